@@ -1,0 +1,93 @@
+# sentence-wasm — everything CI runs goes through this file.
+#
+#   make setup        install the toolchain (Debian emscripten, npm ci); needs root
+#   make wasm         build dist/sentence-wasm.wasm (the engine, WASM SIMD128)
+#   make test         every test: native C under sanitizers, C kernels in WASM, node:test
+#   make test-native  C unit tests, built with the host cc under ASan + UBSan
+#   make clean
+
+SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/errors.c
+HDR      := $(wildcard src/*.h)
+BUILD    := build
+DIST     := dist
+
+# Debian's emcc needs Debian's acorn for its JS optimizer.
+EMCC     := NODE_PATH=/usr/share/nodejs emcc
+CC       ?= cc
+
+# Native test build: the same C, with sanitizers, so the engine's checks of
+# lengths, shapes and offsets are exercised where ASan can see a mistake.
+SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+NATIVE_CFLAGS := -std=c99 -O1 -g -Wall -Wextra -Wshadow -Werror -Isrc $(SANITIZE)
+
+# WASM build flags, each for a reason:
+#  -O3 -msimd128           optimised, SIMD128 kernels compiled in (kernels_simd.c)
+#  --no-entry -sSTANDALONE_WASM
+#                          a library with no main() and no Emscripten JS glue: js/wasm.js
+#                          instantiates it itself (Emscripten 3.1.6's glue mistakes Node 20
+#                          for a browser), and the same .wasm runs in Node and browsers
+#  -sALLOW_MEMORY_GROWTH   model sizes are not known at build time
+#  -sINITIAL_MEMORY=16MB   small start; grows as weights arrive
+#  -sEXPORTED_FUNCTIONS    exactly the C API in src/sentence_wasm.h
+#  no -ffast-math:         it would break agreement with the reference outputs
+WASM_EXPORTS := _sw_last_error,_sw_config_default,_sw_model_create,_sw_model_add_tensor,\
+_sw_model_tensor_known,_sw_model_finalize,_sw_model_weight_bytes,_sw_model_free,_sw_ctx_create,\
+_sw_ctx_forward,_sw_ctx_hidden,_sw_ctx_n_tokens,_sw_ctx_classify,_sw_ctx_splade,_sw_ctx_free,\
+_sw_pool,_sw_dense_create,_sw_dense_add_tensor,_sw_dense_forward,_sw_dense_free,_sw_l2_normalize,\
+_sw_malloc,_sw_free
+WASM_FLAGS := -O3 -msimd128 -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WASM \
+  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sSTACK_SIZE=1MB \
+  -sEXPORTED_FUNCTIONS=$(subst $(eval) ,,$(WASM_EXPORTS))
+
+.PHONY: all wasm setup test test-native test-wasm-kernels test-js clean
+
+all: wasm
+
+wasm: $(DIST)/sentence-wasm.wasm
+
+$(DIST)/sentence-wasm.wasm: $(SRC) $(HDR)
+	@mkdir -p $(DIST)
+	$(EMCC) $(WASM_FLAGS) $(SRC) -o $@
+
+# Installs what the build and tests need on a fresh Debian machine.
+setup:
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q emscripten clang
+	npm ci
+
+# ---- tests ----
+
+# The public header is valid C99 on its own (whisper.cpp's test-c.c).
+$(BUILD)/test_header: tests/c/test_header.c src/sentence_wasm.h
+	@mkdir -p $(BUILD)
+	$(CC) -std=c99 -pedantic -Werror -Wall -Isrc $< -o $@
+
+$(BUILD)/test_engine: tests/c/test_engine.c $(SRC) $(HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(NATIVE_CFLAGS) tests/c/test_engine.c $(SRC) -lm -o $@
+
+$(BUILD)/test_kernels: tests/c/test_kernels.c $(SRC) $(HDR)
+	@mkdir -p $(BUILD)
+	$(CC) $(NATIVE_CFLAGS) tests/c/test_kernels.c $(SRC) -lm -o $@
+
+test-native: $(BUILD)/test_header $(BUILD)/test_engine $(BUILD)/test_kernels
+	$(BUILD)/test_header
+	$(BUILD)/test_kernels
+	$(BUILD)/test_engine
+
+# The SIMD128 kernels against the references, compiled to WASM and run by Node.
+$(BUILD)/test_kernels_wasm.js: tests/c/test_kernels.c $(SRC) $(HDR)
+	@mkdir -p $(BUILD)
+	$(EMCC) -O2 -msimd128 -std=c99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
+	  -sENVIRONMENT=node tests/c/test_kernels.c $(SRC) -o $@
+
+test-wasm-kernels: $(BUILD)/test_kernels_wasm.js
+	node $(BUILD)/test_kernels_wasm.js
+
+test-js: wasm
+	node --test tests/
+
+test: test-native test-wasm-kernels test-js
+
+clean:
+	rm -rf $(BUILD) $(DIST)
