@@ -6,7 +6,7 @@
 #   make test-native  C unit tests, built with the host cc under ASan + UBSan
 #   make clean
 
-SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/errors.c
+SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c
 HDR      := $(wildcard src/*.h)
 BUILD    := build
 DIST     := dist
@@ -34,9 +34,10 @@ WASM_EXPORTS := _sw_last_error,_sw_config_default,_sw_model_create,_sw_model_add
 _sw_model_tensor_known,_sw_model_finalize,_sw_model_weight_bytes,_sw_model_free,_sw_ctx_create,\
 _sw_ctx_forward,_sw_ctx_hidden,_sw_ctx_n_tokens,_sw_ctx_classify,_sw_ctx_splade,_sw_ctx_free,\
 _sw_pool,_sw_dense_create,_sw_dense_add_tensor,_sw_dense_forward,_sw_dense_free,_sw_l2_normalize,\
+_sw_static_create,_sw_static_add_tensor,_sw_static_forward,_sw_static_free,\
 _sw_malloc,_sw_free
 WASM_FLAGS := -O3 -msimd128 -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WASM \
-  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sSTACK_SIZE=1MB \
+  -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB \
   -sEXPORTED_FUNCTIONS=$(subst $(eval) ,,$(WASM_EXPORTS))
 
 .PHONY: all wasm setup test test-native test-wasm-kernels test-js clean

@@ -207,6 +207,23 @@ void sw_dense_free(sw_dense *d);
 /* Rows of x[n x dim] divided by max(||row||_2, 1e-12), in place. */
 int sw_l2_normalize(float *x, int32_t n, int32_t dim);
 
+/* ==== StaticEmbedding: a token table and the mean of its rows ==== */
+
+/* sentence_transformers.models.StaticEmbedding (torch EmbeddingBag, mode
+ * "mean"): no encoder, a text's vector is the mean of its tokens' rows. */
+typedef struct sw_static sw_static;
+
+sw_static *sw_static_create(int32_t vocab_size, int32_t dim);
+/* Name: "embedding.weight" [vocab x dim]. Checked as in sw_model_add_tensor. */
+int  sw_static_add_tensor(sw_static *s, const char *name, int32_t dtype,
+                          int32_t ndim, const int64_t *shape,
+                          const void *data, size_t nbytes);
+/* Packed sequences as in sw_ctx_forward, but a length may be 0 (an empty
+ * bag gives a zero vector, as EmbeddingBag does). out is [n_seq x dim]. */
+int  sw_static_forward(const sw_static *s, int32_t n_seq, const int32_t *seq_lens,
+                       const int32_t *ids, float *out);
+void sw_static_free(sw_static *s);
+
 /* ==== memory helpers for callers that cannot use malloc (JS) ==== */
 
 void *sw_malloc(size_t n);

@@ -1,0 +1,42 @@
+/**
+ * @file Argument checks shared by the public classes: unknown option names
+ * and wrong types fail early with INVALID_INPUT, before any work is sent.
+ */
+import { SentenceWasmError } from './errors.js';
+
+const LOAD_OPTIONS = ['revision', 'threads', 'onProgress', 'fetch', 'cache', 'dtype', 'hubUrl', 'truncateDim', 'signal'];
+const DTYPES = ['fp32', 'float32'];
+
+export function checkOptions(options, allowed, where) {
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new SentenceWasmError('INVALID_INPUT', `${where}: options must be an object`);
+  }
+  for (const key of Object.keys(options)) {
+    if (!allowed.includes(key)) {
+      throw new SentenceWasmError('INVALID_INPUT', `${where}: unknown option "${key}" (known: ${allowed.join(', ')})`);
+    }
+  }
+}
+
+export function checkPositiveInt(v, name) {
+  if (!Number.isInteger(v) || v < 1) {
+    throw new SentenceWasmError('INVALID_INPUT', `${name} must be a positive integer, got ${JSON.stringify(v)}`);
+  }
+}
+
+export function checkLoadOptions(options) {
+  checkOptions(options, LOAD_OPTIONS, 'load');
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new SentenceWasmError('INVALID_INPUT', 'load: onProgress must be a function');
+  }
+  if (options.fetch !== undefined && typeof options.fetch !== 'function') {
+    throw new SentenceWasmError('INVALID_INPUT', 'load: fetch must be a function');
+  }
+  if (options.threads !== undefined) checkPositiveInt(options.threads, 'threads');
+  if (options.dtype !== undefined && !DTYPES.includes(options.dtype)) {
+    throw new SentenceWasmError('INVALID_INPUT', `load: dtype "${options.dtype}" is not supported (${DTYPES.join(', ')})`);
+  }
+  if (options.revision !== undefined && (typeof options.revision !== 'string' || !options.revision)) {
+    throw new SentenceWasmError('INVALID_INPUT', 'load: revision must be a non-empty string');
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * @file SentenceTransformer: the public class for dense embedding models.
+ * Names and defaults follow sentence-transformers (camelCase). All compute
+ * runs in a worker; this class checks arguments and resolves prompts.
+ */
+import { SentenceWasmError } from './errors.js';
+import { WorkerClient } from './worker_client.js';
+import { openSource, readSentenceTransformer } from './model_files.js';
+import { similarityMatrix, similarityPairwise } from './similarity.js';
+import { PRECISIONS } from './quantize.js';
+import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
+
+const ENCODE_OPTIONS = ['batchSize', 'normalizeEmbeddings', 'promptName', 'prompt', 'truncateDim', 'precision',
+  'outputValue', 'signal', 'convertToTensor', 'showProgressBar'];
+const OUTPUT_VALUES = ['sentence_embedding', 'token_embeddings'];
+
+export class SentenceTransformer {
+  #client;
+  #disposed = false;
+
+  /** @private use SentenceTransformer.load() */
+  constructor(client, spec, info, options) {
+    this.#client = client;
+    /** Output dimension of encode() (before truncateDim). */
+    this.dimension = options.truncateDim ?? info.dimension;
+    /** Tokens per text after truncation (null: no limit, StaticEmbedding). */
+    this.maxSeqLength = info.maxSeqLength;
+    /** Named prompts from config_sentence_transformers.json. */
+    this.prompts = Object.freeze({ ...spec.prompts });
+    this.defaultPromptName = spec.defaultPromptName;
+    /** 'cosine' | 'dot' | 'euclidean' | 'manhattan' */
+    this.similarityFnName = spec.similarityFnName;
+    /** Default truncate_dim for encode(). */
+    this.truncateDim = options.truncateDim ?? null;
+    /** Bytes of weights held in WebAssembly memory. */
+    this.weightBytes = info.weightBytes;
+  }
+
+  /**
+   * Loads a sentence-transformers model folder.
+   * @param {string | URL} source local folder (Node), URL of a folder, or Hub id 'org/name'
+   * @param {import('./index.js').LoadOptions} [options]
+   */
+  static async load(source, options = {}) {
+    checkLoadOptions(options);
+    const src = await openSource(source, options);
+    const { spec, transfer } = await readSentenceTransformer(src);
+    if (options.truncateDim !== undefined) checkPositiveInt(options.truncateDim, 'truncateDim');
+    const client = await WorkerClient.start();
+    try {
+      const info = await client.call('load', { spec }, { transfer, signal: options.signal });
+      return new SentenceTransformer(client, spec, info, options);
+    } catch (err) {
+      await client.terminate();
+      throw err;
+    }
+  }
+
+  /**
+   * Embeds one text (-> Float32Array) or an array of texts (-> Float32Array[]).
+   * @param {string | string[]} sentences
+   * @param {import('./index.js').EncodeOptions} [options]
+   */
+  async encode(sentences, options = {}) {
+    this.#alive();
+    const single = typeof sentences === 'string';
+    const texts = single ? [sentences] : sentences;
+    if (!Array.isArray(texts)) {
+      throw new SentenceWasmError('INVALID_INPUT', `encode: expected a string or an array of strings, got ${describe(sentences)}`);
+    }
+    checkOptions(options, ENCODE_OPTIONS, 'encode');
+    const { batchSize = 32, normalizeEmbeddings = false, precision = 'float32', outputValue = 'sentence_embedding',
+      signal } = options;
+    checkPositiveInt(batchSize, 'batchSize');
+    if (!PRECISIONS.includes(precision)) {
+      throw new SentenceWasmError('INVALID_INPUT', `precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
+    }
+    if (!OUTPUT_VALUES.includes(outputValue)) {
+      throw new SentenceWasmError('INVALID_INPUT', `outputValue "${outputValue}" is not one of ${OUTPUT_VALUES.join(', ')}`);
+    }
+    const truncateDim = options.truncateDim ?? this.truncateDim ?? undefined;
+    if (truncateDim !== undefined) checkPositiveInt(truncateDim, 'truncateDim');
+    const prompt = this.#resolvePrompt(options.prompt, options.promptName);
+    if (texts.length === 0) return [];
+    const result = await this.#client.call('encode', {
+      args: [texts, { batchSize, prompt, normalizeEmbeddings: !!normalizeEmbeddings, truncateDim, precision, outputValue }],
+    }, { signal });
+    return single ? result[0] : result;
+  }
+
+  /** encode() with the model's "query" prompt, when it has one. */
+  async encodeQuery(sentences, options = {}) {
+    return this.encode(sentences, this.#withTaskPrompt(options, ['query']));
+  }
+
+  /** encode() with the model's "document" (or "passage", "corpus") prompt, when it has one. */
+  async encodeDocument(sentences, options = {}) {
+    return this.encode(sentences, this.#withTaskPrompt(options, ['document', 'passage', 'corpus']));
+  }
+
+  /** Tokenizes as encode() would (no prompt): { inputIds, attentionMask } of Int32Array per text. */
+  async tokenize(texts) {
+    this.#alive();
+    const list = typeof texts === 'string' ? [texts] : texts;
+    if (!Array.isArray(list)) throw new SentenceWasmError('INVALID_INPUT', `tokenize: expected a string or an array of strings, got ${describe(texts)}`);
+    return this.#client.call('tokenize', { args: [list] });
+  }
+
+  /** Every embedding of a against every one of b, with this model's similarity function -> number[][]. */
+  similarity(a, b) {
+    return similarityMatrix(this.similarityFnName, a, b);
+  }
+
+  /** Row i of a against row i of b -> number[]. */
+  similarityPairwise(a, b) {
+    return similarityPairwise(this.similarityFnName, a, b);
+  }
+
+  /** Ends the worker and frees the weights; later calls reject with DISPOSED. */
+  async dispose() {
+    if (this.#disposed) return;
+    this.#disposed = true;
+    await this.#client.terminate();
+  }
+
+  async [Symbol.asyncDispose]() { await this.dispose(); }
+
+  #alive() {
+    if (this.#disposed) throw new SentenceWasmError('DISPOSED', 'this SentenceTransformer was disposed');
+  }
+
+  #resolvePrompt(prompt, promptName) {
+    if (prompt !== undefined && prompt !== null) {
+      if (typeof prompt !== 'string') throw new SentenceWasmError('INVALID_INPUT', `prompt must be a string, got ${describe(prompt)}`);
+      return prompt; // like the library: an explicit prompt wins over promptName
+    }
+    if (promptName !== undefined && promptName !== null) {
+      if (!Object.prototype.hasOwnProperty.call(this.prompts, promptName)) {
+        throw new SentenceWasmError('INVALID_INPUT',
+          `promptName "${promptName}" is not one of the model's prompts (${Object.keys(this.prompts).map((k) => `"${k}"`).join(', ') || 'none'})`);
+      }
+      return this.prompts[promptName];
+    }
+    if (this.defaultPromptName) return this.prompts[this.defaultPromptName] ?? '';
+    return '';
+  }
+
+  #withTaskPrompt(options, names) {
+    if (options.prompt !== undefined || options.promptName !== undefined) return options;
+    const name = names.find((n) => Object.prototype.hasOwnProperty.call(this.prompts, n));
+    return name ? { ...options, promptName: name } : options;
+  }
+}
+
+function describe(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v;
+}

@@ -1,0 +1,124 @@
+/**
+ * @file Instantiates the engine's .wasm and gives typed access to its memory.
+ *
+ * The .wasm is built with -sSTANDALONE_WASM and needs a single import
+ * (Emscripten's memory-growth notice), so this lean loader replaces the
+ * Emscripten JS glue: the same code runs in Node and in browsers, and the
+ * bytes are found next to this file with `new URL(..., import.meta.url)`,
+ * which bundlers understand.
+ */
+import { SentenceWasmError } from './errors.js';
+
+const WASM_URL = new URL('../dist/sentence-wasm.wasm', import.meta.url);
+
+const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
+
+/** Reads the .wasm bytes (Node: from disk; browsers: fetch). */
+async function wasmBytes(url) {
+  if (isNode && url.protocol === 'file:') {
+    const { readFile } = await import('node:fs/promises');
+    try {
+      return await readFile(url);
+    } catch (err) {
+      throw new SentenceWasmError('WORKER_FAILED',
+        `cannot read the engine ${url.pathname}: ${err.message} (run \`make wasm\` to build it)`);
+    }
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new SentenceWasmError('WORKER_FAILED', `cannot fetch the engine ${url}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+/** A tiny SIMD128 module (v128.const; drop), to feature-test before compiling. */
+const SIMD_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 23, 1,
+  21, 0, 253, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 26, 11]);
+
+export function simdSupported() {
+  try { return WebAssembly.validate(SIMD_PROBE); } catch { return false; }
+}
+
+/**
+ * The engine's exports plus memory helpers. Views over memory are rebuilt on
+ * demand because memory growth detaches the old ones.
+ */
+export class Engine {
+  constructor(instance) {
+    this.exports = instance.exports;
+    this.memory = instance.exports.memory;
+  }
+
+  get u8() { return new Uint8Array(this.memory.buffer); }
+  get i32() { return new Int32Array(this.memory.buffer); }
+  get f32() { return new Float32Array(this.memory.buffer); }
+
+  /** malloc that throws instead of returning 0. */
+  alloc(bytes) {
+    const p = this.exports.sw_malloc(bytes);
+    if (!p) throw new SentenceWasmError('ENGINE_ERROR', `out of WebAssembly memory allocating ${bytes} bytes`);
+    return p;
+  }
+
+  free(p) { if (p) this.exports.sw_free(p); }
+
+  /** Runs fn(scope) and frees everything scope.alloc()'d, also on throw. */
+  withScope(fn) {
+    const ptrs = [];
+    const scope = {
+      alloc: (bytes) => { const p = this.alloc(bytes); ptrs.push(p); return p; },
+      cstring: (s) => {
+        const bytes = new TextEncoder().encode(s);
+        const p = scope.alloc(bytes.length + 1);
+        const u8 = this.u8;
+        u8.set(bytes, p);
+        u8[p + bytes.length] = 0;
+        return p;
+      },
+      i32s: (arr) => { const p = scope.alloc(arr.length * 4 || 4); this.i32.set(arr, p >> 2); return p; },
+      i64s: (arr) => {
+        const p = scope.alloc(arr.length * 8 || 8);
+        const v = new BigInt64Array(this.memory.buffer, p, arr.length);
+        arr.forEach((x, i) => { v[i] = BigInt(x); });
+        return p;
+      },
+      f32s: (n) => scope.alloc(n * 4 || 4),
+    };
+    try {
+      return fn(scope);
+    } finally {
+      for (const p of ptrs) this.free(p);
+    }
+  }
+
+  /** The engine's last error message. */
+  lastError() {
+    const p = this.exports.sw_last_error();
+    const u8 = this.u8;
+    let end = p;
+    while (u8[end] !== 0) end++;
+    return new TextDecoder().decode(u8.subarray(p, end));
+  }
+
+  /** Copies n floats out of WASM memory (a view would be detached by growth). */
+  readF32(ptr, n) { return this.f32.slice(ptr >> 2, (ptr >> 2) + n); }
+}
+
+let cached = null;
+
+/** Compiles (once per thread) and instantiates the engine. */
+export async function loadEngine({ wasmUrl = WASM_URL } = {}) {
+  if (!simdSupported()) {
+    throw new SentenceWasmError('WORKER_FAILED', 'WebAssembly SIMD is not supported in this environment (sentence-wasm needs SIMD128)');
+  }
+  if (!cached || cached.url !== String(wasmUrl)) {
+    cached = { url: String(wasmUrl), module: WebAssembly.compile(await wasmBytes(wasmUrl)) };
+  }
+  const module = await cached.module;
+  let engine = null;
+  const instance = await WebAssembly.instantiate(module, {
+    env: { emscripten_notify_memory_growth: () => {} },
+  });
+  engine = new Engine(instance);
+  // STANDALONE_WASM reactors run their static constructors here.
+  if (engine.exports._initialize) engine.exports._initialize();
+  return engine;
+}

@@ -1,0 +1,80 @@
+/**
+ * @file The worker: owns the engine instance and one model, and answers
+ * { id, type, payload } calls one at a time, in arrival order. A 'cancel'
+ * message marks a call so it stops at its next batch boundary.
+ */
+import { parentPort, yieldToEvents } from './worker_port.js';
+import { loadEngine } from './wasm.js';
+import { SentenceWasmError } from './errors.js';
+import { DensePipeline } from './pipelines/dense.js';
+
+/** Pipelines by spec.kind; the other model types register here. */
+const PIPELINES = {
+  sentence_transformer: DensePipeline,
+};
+
+const port = await parentPort();
+const cancelled = new Set();
+let pipeline = null;
+let queue = Promise.resolve();
+
+port.onMessage((msg) => {
+  if (!msg || typeof msg !== 'object') return;
+  if (msg.type === 'cancel') {
+    cancelled.add(msg.payload.id);
+    return;
+  }
+  queue = queue.then(() => handle(msg));
+});
+
+async function handle({ id, type, payload }) {
+  if (cancelled.delete(id)) return; // aborted before it started
+  const ctl = {
+    isCancelled: () => cancelled.has(id),
+    yield: yieldToEvents,
+    progress: (p) => port.post({ id, progress: p }),
+  };
+  try {
+    const result = await dispatch(type, payload, ctl);
+    port.post({ id, ok: true, result }, transferablesOf(result));
+  } catch (err) {
+    port.post({ id, ok: false, error: errorToJSON(err) });
+  } finally {
+    cancelled.delete(id);
+  }
+}
+
+async function dispatch(type, payload, ctl) {
+  if (type === 'load') {
+    const Pipeline = PIPELINES[payload.spec.kind];
+    if (!Pipeline) throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE', `model kind ${payload.spec.kind} is not supported`);
+    const engine = await loadEngine(payload.wasmUrl ? { wasmUrl: new URL(payload.wasmUrl) } : {});
+    if (pipeline) pipeline.dispose();
+    pipeline = new Pipeline(engine, payload.spec);
+    return pipeline.info();
+  }
+  if (!pipeline) throw new SentenceWasmError('DISPOSED', 'no model is loaded in this worker');
+  const method = pipeline[type];
+  if (typeof method !== 'function' || type === 'constructor' || type.startsWith('_')) {
+    throw new SentenceWasmError('INVALID_INPUT', `unknown call "${type}"`);
+  }
+  return method.call(pipeline, ...(payload.args || []), ctl);
+}
+
+/** Typed arrays in a result are moved, not copied, to the main thread. */
+function transferablesOf(result) {
+  const out = new Set();
+  const visit = (v, depth) => {
+    if (depth > 3 || v === null || typeof v !== 'object') return;
+    if (ArrayBuffer.isView(v)) { if (v.buffer.byteLength === v.byteLength) out.add(v.buffer); return; }
+    if (Array.isArray(v)) { for (const x of v) visit(x, depth + 1); return; }
+    for (const x of Object.values(v)) visit(x, depth + 1);
+  };
+  visit(result, 0);
+  return [...out];
+}
+
+function errorToJSON(err) {
+  if (err instanceof SentenceWasmError) return err.toJSON();
+  return { name: 'SentenceWasmError', code: 'ENGINE_ERROR', message: err && err.message ? err.message : String(err) };
+}

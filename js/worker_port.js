@@ -1,0 +1,67 @@
+/**
+ * @file One message-port shape over Web Workers and node:worker_threads, for
+ * both sides of the boundary. Everything else speaks only { post, onMessage }.
+ */
+const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node)
+  && typeof globalThis.WorkerGlobalScope === 'undefined';
+
+/**
+ * Main side: starts the worker script at `url`.
+ * @returns {Promise<{ post(msg, transfer?): void, onMessage(fn): void, onFailure(fn): void,
+ *   terminate(): Promise<void>, ref(): void, unref(): void }>}
+ */
+export async function spawnWorker(url) {
+  if (isNode) {
+    const { Worker } = await import('node:worker_threads');
+    const w = new Worker(url);
+    let failed = () => {};
+    w.on('error', (err) => failed(err));
+    w.on('exit', (code) => failed(new Error(`worker exited with code ${code}`)));
+    return {
+      post: (msg, transfer = []) => w.postMessage(msg, transfer),
+      onMessage: (fn) => w.on('message', fn),
+      onFailure: (fn) => { failed = fn; },
+      terminate: async () => { failed = () => {}; await w.terminate(); },
+      // An idle worker must not keep Node's process alive.
+      ref: () => w.ref(),
+      unref: () => w.unref(),
+    };
+  }
+  const w = new Worker(url, { type: 'module' });
+  let failed = () => {};
+  w.addEventListener('error', (ev) => failed(new Error(ev.message || 'worker failed to start')));
+  w.addEventListener('messageerror', () => failed(new Error('a message from the worker could not be read')));
+  return {
+    post: (msg, transfer = []) => w.postMessage(msg, transfer),
+    onMessage: (fn) => w.addEventListener('message', (ev) => fn(ev.data)),
+    onFailure: (fn) => { failed = fn; },
+    terminate: async () => { failed = () => {}; w.terminate(); },
+    ref: () => {},
+    unref: () => {},
+  };
+}
+
+/** Worker side: the port back to the main thread. */
+export async function parentPort() {
+  if (isNode) {
+    const { parentPort: port } = await import('node:worker_threads');
+    return {
+      post: (msg, transfer = []) => port.postMessage(msg, transfer),
+      onMessage: (fn) => port.on('message', fn),
+    };
+  }
+  return {
+    post: (msg, transfer = []) => globalThis.postMessage(msg, transfer),
+    onMessage: (fn) => globalThis.addEventListener('message', (ev) => fn(ev.data)),
+  };
+}
+
+/** Lets queued messages (e.g. a cancel) in between two pieces of work. */
+export function yieldToEvents() {
+  if (isNode) return new Promise((resolve) => setImmediate(resolve));
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => { ch.port1.close(); resolve(); };
+    ch.port2.postMessage(0);
+  });
+}

@@ -1,0 +1,511 @@
+/*
+ * encoder.c — the BERT encoder: weights (sw_model), activations (sw_ctx) and
+ * the forward pass, plus the two heads that read the encoder's weights
+ * (sequence classifier, and the MLM head fused with SPLADE pooling).
+ *
+ * Mirrors transformers' modeling_bert.py: BertEmbeddings -> N x BertLayer
+ * (self-attention, output dense + LayerNorm, intermediate GELU, output dense +
+ * LayerNorm), post-LayerNorm. Sequences are packed end to end with no
+ * padding, so attention needs no mask and padding costs nothing.
+ */
+#include "internal.h"
+#include "kernels.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+/* ==== model ==== */
+
+/* One BertLayer. Names in comments are the safetensors keys below
+ * "encoder.layer.<i>.". */
+typedef struct sw_layer {
+    sw_linear q;        /* attention.self.query   [H x H]  */
+    sw_linear k;        /* attention.self.key     [H x H]  */
+    sw_linear v;        /* attention.self.value   [H x H]  */
+    sw_linear attn_out; /* attention.output.dense [H x H]  */
+    float *ln1_g;       /* attention.output.LayerNorm.weight [H] */
+    float *ln1_b;       /* attention.output.LayerNorm.bias   [H] */
+    sw_linear inter;    /* intermediate.dense     [I x H]  */
+    sw_linear out;      /* output.dense           [H x I]  */
+    float *ln2_g;       /* output.LayerNorm.weight [H] */
+    float *ln2_b;       /* output.LayerNorm.bias   [H] */
+} sw_layer;
+
+/* Where a named tensor goes and the shape it must have. */
+typedef struct sw_slot {
+    char name[96];
+    float **dst;
+    int32_t ndim;
+    int64_t shape[2];
+} sw_slot;
+
+/* The MLM decoder is split into vocabulary chunks so the SPLADE head can
+ * pool each chunk's logits before computing the next: only
+ * [tokens x SW_VOCAB_CHUNK] logits exist at once. */
+#define SW_VOCAB_CHUNK 1024
+
+struct sw_model {
+    sw_config cfg;
+    float *word_emb;   /* embeddings.word_embeddings.weight       [V x H] */
+    float *pos_emb;    /* embeddings.position_embeddings.weight   [P x H] */
+    float *type_emb;   /* embeddings.token_type_embeddings.weight [T x H] or NULL */
+    float *emb_ln_g;   /* embeddings.LayerNorm.weight [H] */
+    float *emb_ln_b;   /* embeddings.LayerNorm.bias   [H] */
+    sw_layer *layers;  /* [num_layers] */
+
+    /* SW_HEAD_CLASSIFIER: BertForSequenceClassification */
+    sw_linear pooler;     /* bert.pooler.dense [H x H], tanh */
+    sw_linear classifier; /* classifier        [labels x H]  */
+
+    /* SW_HEAD_MLM: BertForMaskedLM (decoder weight tied to word_emb) */
+    sw_linear mlm_dense;  /* cls.predictions.transform.dense [H x H], then hidden_act */
+    float *mlm_ln_g;      /* cls.predictions.transform.LayerNorm.weight [H] */
+    float *mlm_ln_b;      /* cls.predictions.transform.LayerNorm.bias   [H] */
+    float *mlm_bias;      /* cls.predictions.bias [V] */
+    sw_linear *vocab_chunks; /* views of word_emb rows + mlm_bias, [n_vocab_chunks] */
+    int32_t n_vocab_chunks;
+
+    sw_slot *slots;
+    int32_t n_slots;
+    int finalized;
+    size_t weight_bytes;
+};
+
+sw_config sw_config_default(void) {
+    sw_config c = {
+        .vocab_size = 0, .hidden_size = 0, .num_layers = 0, .num_heads = 0,
+        .intermediate_size = 0, .max_position = 512, .type_vocab_size = 2,
+        .hidden_act = SW_ACT_GELU, .heads = SW_HEAD_NONE, .num_labels = 0,
+        .layer_norm_eps = 1e-12f,
+    };
+    return c;
+}
+
+static int check_config(const sw_config *c) {
+    if (!c) return sw_fail(SW_ERR_INVALID_ARG, "config is NULL");
+    struct { const char *name; int32_t v; int32_t lo, hi; } f[] = {
+        {"vocab_size", c->vocab_size, 1, 1 << 22},
+        {"hidden_size", c->hidden_size, 1, 1 << 14},
+        {"num_hidden_layers", c->num_layers, 1, 256},
+        {"num_attention_heads", c->num_heads, 1, 1024},
+        {"intermediate_size", c->intermediate_size, 1, 1 << 16},
+        {"max_position_embeddings", c->max_position, 1, 1 << 16},
+        {"type_vocab_size", c->type_vocab_size, 0, 1 << 10},
+    };
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        if (f[i].v < f[i].lo || f[i].v > f[i].hi)
+            return sw_fail(SW_ERR_BAD_CONFIG, "config.json: %s = %d is outside [%d, %d]",
+                           f[i].name, (int)f[i].v, (int)f[i].lo, (int)f[i].hi);
+    }
+    if (c->hidden_size % c->num_heads != 0)
+        return sw_fail(SW_ERR_BAD_CONFIG, "config.json: hidden_size %d is not divisible by num_attention_heads %d",
+                       (int)c->hidden_size, (int)c->num_heads);
+    if ((int64_t)c->vocab_size * c->hidden_size * 4 > SW_MAX_BUFFER_BYTES)
+        return sw_fail(SW_ERR_BAD_CONFIG, "config.json: vocab_size x hidden_size = %lld floats is too large",
+                       (long long)c->vocab_size * c->hidden_size);
+    if ((int64_t)c->intermediate_size * c->hidden_size * 4 > SW_MAX_BUFFER_BYTES)
+        return sw_fail(SW_ERR_BAD_CONFIG, "config.json: intermediate_size x hidden_size is too large");
+    if (c->hidden_act < SW_ACT_IDENTITY || c->hidden_act > SW_ACT_SIGMOID)
+        return sw_fail(SW_ERR_BAD_CONFIG, "config.json: hidden_act %d is not supported", (int)c->hidden_act);
+    if (c->heads & ~(SW_HEAD_MLM | SW_HEAD_CLASSIFIER))
+        return sw_fail(SW_ERR_BAD_CONFIG, "unknown head bits %d", (int)c->heads);
+    if ((c->heads & SW_HEAD_CLASSIFIER) && (c->num_labels < 1 || c->num_labels > 1 << 16))
+        return sw_fail(SW_ERR_BAD_CONFIG, "config.json: num_labels = %d is outside [1, 65536]", (int)c->num_labels);
+    if (!(c->layer_norm_eps >= 0.0f && c->layer_norm_eps < 1.0f))
+        return sw_fail(SW_ERR_BAD_CONFIG, "config.json: layer_norm_eps must be in [0, 1)");
+    return SW_OK;
+}
+
+static void add_slot(sw_model *m, const char *name, float **dst, int32_t ndim, int64_t d0, int64_t d1) {
+    sw_slot *s = &m->slots[m->n_slots++];
+    snprintf(s->name, sizeof s->name, "%s", name);
+    s->dst = dst;
+    s->ndim = ndim;
+    s->shape[0] = d0;
+    s->shape[1] = d1;
+}
+
+static void add_linear_slots(sw_model *m, const char *prefix, sw_linear *l, int32_t out, int32_t in, int bias) {
+    char name[96];
+    l->in = in;
+    l->out = out;
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    add_slot(m, name, &l->w, 2, out, in);
+    if (bias) {
+        snprintf(name, sizeof name, "%s.bias", prefix);
+        add_slot(m, name, &l->b, 1, out, 0);
+    }
+}
+
+static void add_ln_slots(sw_model *m, const char *prefix, float **g, float **b, int32_t n) {
+    char name[96];
+    snprintf(name, sizeof name, "%s.weight", prefix);
+    add_slot(m, name, g, 1, n, 0);
+    snprintf(name, sizeof name, "%s.bias", prefix);
+    add_slot(m, name, b, 1, n, 0);
+}
+
+sw_model *sw_model_create(const sw_config *cfg) {
+    sw_clear_error();
+    if (check_config(cfg) != SW_OK) return NULL;
+    sw_model *m = (sw_model *)SW_CALLOC(1, sizeof *m);
+    if (!m) { sw_fail(SW_ERR_NO_MEMORY, "out of memory"); return NULL; }
+    m->cfg = *cfg;
+    const int32_t H = cfg->hidden_size, I = cfg->intermediate_size, L = cfg->num_layers;
+    m->layers = (sw_layer *)SW_CALLOC((size_t)L, sizeof *m->layers);
+    m->slots = (sw_slot *)SW_CALLOC((size_t)(16 * L + 32), sizeof *m->slots);
+    if (!m->layers || !m->slots) { sw_model_free(m); sw_fail(SW_ERR_NO_MEMORY, "out of memory"); return NULL; }
+
+    add_slot(m, "embeddings.word_embeddings.weight", &m->word_emb, 2, cfg->vocab_size, H);
+    add_slot(m, "embeddings.position_embeddings.weight", &m->pos_emb, 2, cfg->max_position, H);
+    if (cfg->type_vocab_size > 0)
+        add_slot(m, "embeddings.token_type_embeddings.weight", &m->type_emb, 2, cfg->type_vocab_size, H);
+    add_ln_slots(m, "embeddings.LayerNorm", &m->emb_ln_g, &m->emb_ln_b, H);
+    for (int32_t i = 0; i < L; i++) {
+        sw_layer *ly = &m->layers[i];
+        char p[64];
+#define LAYER_NAME(suffix) (snprintf(p, sizeof p, "encoder.layer.%d." suffix, (int)i), p)
+        add_linear_slots(m, LAYER_NAME("attention.self.query"), &ly->q, H, H, 1);
+        add_linear_slots(m, LAYER_NAME("attention.self.key"), &ly->k, H, H, 1);
+        add_linear_slots(m, LAYER_NAME("attention.self.value"), &ly->v, H, H, 1);
+        add_linear_slots(m, LAYER_NAME("attention.output.dense"), &ly->attn_out, H, H, 1);
+        add_ln_slots(m, LAYER_NAME("attention.output.LayerNorm"), &ly->ln1_g, &ly->ln1_b, H);
+        add_linear_slots(m, LAYER_NAME("intermediate.dense"), &ly->inter, I, H, 1);
+        add_linear_slots(m, LAYER_NAME("output.dense"), &ly->out, H, I, 1);
+        add_ln_slots(m, LAYER_NAME("output.LayerNorm"), &ly->ln2_g, &ly->ln2_b, H);
+#undef LAYER_NAME
+    }
+    if (cfg->heads & SW_HEAD_CLASSIFIER) {
+        add_linear_slots(m, "pooler.dense", &m->pooler, H, H, 1);
+        add_linear_slots(m, "classifier", &m->classifier, cfg->num_labels, H, 1);
+    }
+    if (cfg->heads & SW_HEAD_MLM) {
+        add_linear_slots(m, "cls.predictions.transform.dense", &m->mlm_dense, H, H, 1);
+        add_ln_slots(m, "cls.predictions.transform.LayerNorm", &m->mlm_ln_g, &m->mlm_ln_b, H);
+        add_slot(m, "cls.predictions.bias", &m->mlm_bias, 1, cfg->vocab_size, 0);
+    }
+    return m;
+}
+
+/* "bert.embeddings..." and "embeddings..." name the same tensor: ST's
+ * BertModel saves without the prefix, the *For* heads with it. The heads'
+ * own tensors (cls.*, classifier.*) never carry it. */
+static const char *strip_prefix(const char *name) {
+    return strncmp(name, "bert.", 5) == 0 ? name + 5 : name;
+}
+
+static sw_slot *find_slot(const sw_model *m, const char *name) {
+    const char *n = strip_prefix(name);
+    for (int32_t i = 0; i < m->n_slots; i++)
+        if (strcmp(m->slots[i].name, n) == 0) return &m->slots[i];
+    return NULL;
+}
+
+int sw_model_tensor_known(const sw_model *m, const char *name) {
+    return m && name && find_slot(m, name) != NULL;
+}
+
+int sw_model_add_tensor(sw_model *m, const char *name, int32_t dtype, int32_t ndim,
+                        const int64_t *shape, const void *data, size_t nbytes) {
+    sw_clear_error();
+    if (!m || !name) return sw_fail(SW_ERR_INVALID_ARG, "sw_model_add_tensor: NULL model or name");
+    if (m->finalized) return sw_fail(SW_ERR_STATE, "tensor \"%s\": the model is already finalized", name);
+    sw_slot *s = find_slot(m, name);
+    if (!s) return SW_OK; /* not used by this architecture */
+    if (*s->dst) return sw_fail(SW_ERR_BAD_TENSOR, "tensor \"%s\" is given twice", name);
+    float *buf = NULL;
+    int rc = sw_tensor_to_f32(name, dtype, ndim, shape, data, nbytes, s->ndim, s->shape, &buf);
+    if (rc != SW_OK) return rc;
+    *s->dst = buf;
+    return SW_OK;
+}
+
+static int pack_linear(sw_linear *l) {
+    if (sw_linear_pack(l) != 0) return sw_fail(SW_ERR_NO_MEMORY, "out of memory packing weights");
+    return SW_OK;
+}
+
+int sw_model_finalize(sw_model *m) {
+    sw_clear_error();
+    if (!m) return sw_fail(SW_ERR_INVALID_ARG, "sw_model_finalize: NULL model");
+    if (m->finalized) return SW_OK;
+    size_t bytes = 0;
+    for (int32_t i = 0; i < m->n_slots; i++) {
+        const sw_slot *s = &m->slots[i];
+        if (!*s->dst) {
+            return sw_fail(SW_ERR_MISSING_TENSOR, "tensor \"%s%s\" is missing",
+                           (m->cfg.heads && strncmp(s->name, "cls.", 4) && strncmp(s->name, "classifier", 10)) ? "bert." : "",
+                           s->name);
+        }
+        bytes += (size_t)(s->shape[0] * (s->ndim == 2 ? s->shape[1] : 1)) * sizeof(float);
+    }
+    for (int32_t i = 0; i < m->cfg.num_layers; i++) {
+        sw_layer *ly = &m->layers[i];
+        sw_linear *ls[] = {&ly->q, &ly->k, &ly->v, &ly->attn_out, &ly->inter, &ly->out};
+        for (size_t j = 0; j < sizeof ls / sizeof ls[0]; j++) {
+            int rc = pack_linear(ls[j]);
+            if (rc != SW_OK) return rc;
+            if (ls[j]->packed) bytes += (size_t)ls[j]->in * ls[j]->out * sizeof(float);
+        }
+    }
+    if (m->cfg.heads & SW_HEAD_CLASSIFIER) {
+        if (pack_linear(&m->pooler) != SW_OK || pack_linear(&m->classifier) != SW_OK) return SW_ERR_NO_MEMORY;
+    }
+    if (m->cfg.heads & SW_HEAD_MLM) {
+        if (pack_linear(&m->mlm_dense) != SW_OK) return SW_ERR_NO_MEMORY;
+        const int32_t V = m->cfg.vocab_size, H = m->cfg.hidden_size;
+        m->n_vocab_chunks = (V + SW_VOCAB_CHUNK - 1) / SW_VOCAB_CHUNK;
+        m->vocab_chunks = (sw_linear *)SW_CALLOC((size_t)m->n_vocab_chunks, sizeof *m->vocab_chunks);
+        if (!m->vocab_chunks) return sw_fail(SW_ERR_NO_MEMORY, "out of memory");
+        for (int32_t c = 0; c < m->n_vocab_chunks; c++) {
+            sw_linear *l = &m->vocab_chunks[c];
+            int32_t first = c * SW_VOCAB_CHUNK;
+            l->in = H;
+            l->out = (V - first < SW_VOCAB_CHUNK) ? V - first : SW_VOCAB_CHUNK;
+            l->w = m->word_emb + (size_t)first * H; /* tied decoder: a view, not a copy */
+            l->b = m->mlm_bias + first;
+            if (pack_linear(l) != SW_OK) return SW_ERR_NO_MEMORY;
+            if (l->packed) bytes += (size_t)l->in * l->out * sizeof(float);
+        }
+    }
+    m->weight_bytes = bytes;
+    m->finalized = 1;
+    return SW_OK;
+}
+
+size_t sw_model_weight_bytes(const sw_model *m) { return m ? m->weight_bytes : 0; }
+
+void sw_model_free(sw_model *m) {
+    if (!m) return;
+    for (int32_t i = 0; i < m->n_slots; i++) SW_FREE(*m->slots[i].dst);
+    if (m->layers) {
+        for (int32_t i = 0; i < m->cfg.num_layers; i++) {
+            sw_layer *ly = &m->layers[i];
+            sw_linear_unpack(&ly->q); sw_linear_unpack(&ly->k); sw_linear_unpack(&ly->v);
+            sw_linear_unpack(&ly->attn_out); sw_linear_unpack(&ly->inter); sw_linear_unpack(&ly->out);
+        }
+    }
+    sw_linear_unpack(&m->pooler);
+    sw_linear_unpack(&m->classifier);
+    sw_linear_unpack(&m->mlm_dense);
+    for (int32_t c = 0; c < m->n_vocab_chunks; c++) sw_linear_unpack(&m->vocab_chunks[c]);
+    SW_FREE(m->vocab_chunks);
+    SW_FREE(m->layers);
+    SW_FREE(m->slots);
+    SW_FREE(m);
+}
+
+/* ==== ctx ==== */
+
+struct sw_ctx {
+    const sw_model *m;
+    int32_t n_seq, n_tokens;
+    int32_t *seq_lens;  /* [n_seq] of the last forward */
+    size_t seq_cap;
+    /* activations, grown on demand; sizes in floats */
+    float *x;   size_t x_cap;    /* [T x H] hidden states (the output)   */
+    float *q;   size_t q_cap;    /* [T x H] queries, then attention out   */
+    float *k;   size_t k_cap;    /* [T x H] keys, then FFN out            */
+    float *v;   size_t v_cap;    /* [T x H] values                        */
+    float *a;   size_t a_cap;    /* [T x H] attention context             */
+    float *f;   size_t f_cap;    /* [T x I] intermediate; head scratch    */
+    float *s;   size_t s_cap;    /* [max_len] attention scores           */
+};
+
+sw_ctx *sw_ctx_create(const sw_model *m) {
+    sw_clear_error();
+    if (!m) { sw_fail(SW_ERR_INVALID_ARG, "sw_ctx_create: NULL model"); return NULL; }
+    if (!m->finalized) { sw_fail(SW_ERR_STATE, "sw_ctx_create: model is not finalized"); return NULL; }
+    sw_ctx *c = (sw_ctx *)SW_CALLOC(1, sizeof *c);
+    if (!c) { sw_fail(SW_ERR_NO_MEMORY, "out of memory"); return NULL; }
+    c->m = m;
+    return c;
+}
+
+void sw_ctx_free(sw_ctx *c) {
+    if (!c) return;
+    SW_FREE(c->seq_lens);
+    SW_FREE(c->x); SW_FREE(c->q); SW_FREE(c->k); SW_FREE(c->v);
+    SW_FREE(c->a); SW_FREE(c->f); SW_FREE(c->s);
+    SW_FREE(c);
+}
+
+const float *sw_ctx_hidden(const sw_ctx *c) { return c ? c->x : NULL; }
+int32_t sw_ctx_n_tokens(const sw_ctx *c) { return c ? c->n_tokens : 0; }
+
+static int check_inputs(const sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
+                        const int32_t *ids, const int32_t *type_ids, int64_t *total, int32_t *max_len) {
+    const sw_config *cfg = &c->m->cfg;
+    if (n_seq < 1 || !seq_lens || !ids) return sw_fail(SW_ERR_INVALID_ARG, "forward: no sequences given");
+    int64_t t = 0;
+    int32_t mx = 0;
+    for (int32_t i = 0; i < n_seq; i++) {
+        if (seq_lens[i] < 1 || seq_lens[i] > cfg->max_position)
+            return sw_fail(SW_ERR_INVALID_ARG, "forward: sequence %d has %d tokens, allowed 1..%d",
+                           (int)i, (int)seq_lens[i], (int)cfg->max_position);
+        t += seq_lens[i];
+        if (seq_lens[i] > mx) mx = seq_lens[i];
+    }
+    if (t * (int64_t)(cfg->intermediate_size > cfg->hidden_size ? cfg->intermediate_size : cfg->hidden_size) * 4
+        > SW_MAX_BUFFER_BYTES)
+        return sw_fail(SW_ERR_INVALID_ARG, "forward: %lld tokens in one call is too many", (long long)t);
+    for (int64_t i = 0; i < t; i++) {
+        if (ids[i] < 0 || ids[i] >= cfg->vocab_size)
+            return sw_fail(SW_ERR_INVALID_ARG, "forward: token id %d at %lld is outside the vocabulary (%d)",
+                           (int)ids[i], (long long)i, (int)cfg->vocab_size);
+        if (type_ids && (type_ids[i] < 0 || type_ids[i] >= (cfg->type_vocab_size > 0 ? cfg->type_vocab_size : 1)))
+            return sw_fail(SW_ERR_INVALID_ARG, "forward: token type %d at %lld is outside [0, %d)",
+                           (int)type_ids[i], (long long)i, (int)cfg->type_vocab_size);
+    }
+    *total = t;
+    *max_len = mx;
+    return SW_OK;
+}
+
+/* BertEmbeddings: word + position + token type, then LayerNorm. Positions
+ * restart at 0 for every packed sequence. */
+static void embed(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens, const int32_t *ids, const int32_t *type_ids) {
+    const sw_model *m = c->m;
+    const int32_t H = m->cfg.hidden_size;
+    int64_t t = 0;
+    for (int32_t s = 0; s < n_seq; s++) {
+        for (int32_t p = 0; p < seq_lens[s]; p++, t++) {
+            float *xt = c->x + (size_t)t * H;
+            const float *we = m->word_emb + (size_t)ids[t] * H;
+            const float *pe = m->pos_emb + (size_t)p * H;
+            const float *te = m->type_emb ? m->type_emb + (size_t)(type_ids ? type_ids[t] : 0) * H : NULL;
+            for (int32_t j = 0; j < H; j++) xt[j] = we[j] + pe[j] + (te ? te[j] : 0.0f);
+        }
+    }
+    sw_add_layernorm(c->x, c->x, NULL, m->emb_ln_g, m->emb_ln_b, (int32_t)t, H, m->cfg.layer_norm_eps);
+}
+
+/* BertLayer on the packed states in c->x. */
+static void layer_forward(sw_ctx *c, const sw_layer *ly, int32_t n_seq, const int32_t *seq_lens, int32_t T) {
+    const sw_config *cfg = &c->m->cfg;
+    const int32_t H = cfg->hidden_size, nh = cfg->num_heads, d = H / nh;
+    const float scale = 1.0f / sqrtf((float)d);
+
+    /* BertSelfAttention: Q, K, V projections, softmax(QK^T/sqrt d)V per head */
+    sw_linear_forward(&ly->q, c->x, T, c->q);
+    sw_linear_forward(&ly->k, c->x, T, c->k);
+    sw_linear_forward(&ly->v, c->x, T, c->v);
+    int64_t off = 0;
+    for (int32_t s = 0; s < n_seq; s++) {
+        const size_t base = (size_t)off * H;
+        for (int32_t h = 0; h < nh; h++) {
+            sw_attention_head(c->a + base + (size_t)h * d, c->q + base + (size_t)h * d,
+                              c->k + base + (size_t)h * d, c->v + base + (size_t)h * d,
+                              seq_lens[s], d, H, scale, c->s);
+        }
+        off += seq_lens[s];
+    }
+    /* BertSelfOutput: dense, then LayerNorm(dense + input) */
+    sw_linear_forward(&ly->attn_out, c->a, T, c->q);
+    sw_add_layernorm(c->x, c->x, c->q, ly->ln1_g, ly->ln1_b, T, H, cfg->layer_norm_eps);
+    /* BertIntermediate: dense + GELU; BertOutput: dense, LayerNorm(dense + input) */
+    sw_linear_forward(&ly->inter, c->x, T, c->f);
+    sw_activate(c->f, (size_t)T * cfg->intermediate_size, cfg->hidden_act);
+    sw_linear_forward(&ly->out, c->f, T, c->k);
+    sw_add_layernorm(c->x, c->x, c->k, ly->ln2_g, ly->ln2_b, T, H, cfg->layer_norm_eps);
+}
+
+int sw_ctx_forward(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
+                   const int32_t *ids, const int32_t *type_ids) {
+    sw_clear_error();
+    if (!c) return sw_fail(SW_ERR_INVALID_ARG, "forward: NULL ctx");
+    c->n_tokens = 0;
+    c->n_seq = 0;
+    int64_t total = 0;
+    int32_t max_len = 0;
+    int rc = check_inputs(c, n_seq, seq_lens, ids, type_ids, &total, &max_len);
+    if (rc != SW_OK) return rc;
+    const sw_config *cfg = &c->m->cfg;
+    const size_t T = (size_t)total, H = (size_t)cfg->hidden_size, I = (size_t)cfg->intermediate_size;
+    if ((rc = sw_reserve(&c->x, &c->x_cap, T * H)) || (rc = sw_reserve(&c->q, &c->q_cap, T * H)) ||
+        (rc = sw_reserve(&c->k, &c->k_cap, T * H)) || (rc = sw_reserve(&c->v, &c->v_cap, T * H)) ||
+        (rc = sw_reserve(&c->a, &c->a_cap, T * H)) || (rc = sw_reserve(&c->f, &c->f_cap, T * (I > H ? I : H))) ||
+        (rc = sw_reserve(&c->s, &c->s_cap, (size_t)max_len)))
+        return rc;
+    if ((size_t)n_seq > c->seq_cap) {
+        int32_t *p = (int32_t *)SW_REALLOC(c->seq_lens, (size_t)n_seq * sizeof *p);
+        if (!p) return sw_fail(SW_ERR_NO_MEMORY, "out of memory");
+        c->seq_lens = p;
+        c->seq_cap = (size_t)n_seq;
+    }
+    memcpy(c->seq_lens, seq_lens, (size_t)n_seq * sizeof *seq_lens);
+
+    embed(c, n_seq, seq_lens, ids, type_ids);
+    for (int32_t l = 0; l < cfg->num_layers; l++)
+        layer_forward(c, &c->m->layers[l], n_seq, seq_lens, (int32_t)T);
+    c->n_seq = n_seq;
+    c->n_tokens = (int32_t)T;
+    return SW_OK;
+}
+
+/* ==== heads on the encoder's weights ==== */
+
+int sw_ctx_classify(sw_ctx *c, float *out) {
+    sw_clear_error();
+    if (!c || !out) return sw_fail(SW_ERR_INVALID_ARG, "classify: NULL argument");
+    const sw_model *m = c->m;
+    if (!(m->cfg.heads & SW_HEAD_CLASSIFIER)) return sw_fail(SW_ERR_STATE, "classify: the model has no classifier head");
+    if (c->n_seq < 1) return sw_fail(SW_ERR_STATE, "classify: run a forward pass first");
+    const int32_t H = m->cfg.hidden_size;
+    /* BertPooler reads the first token ([CLS]) of every sequence. */
+    float *first = c->q, *pooled = c->k; /* scratch: [n_seq x H] fits in [T x H] */
+    int64_t off = 0;
+    for (int32_t s = 0; s < c->n_seq; s++) {
+        memcpy(first + (size_t)s * H, c->x + (size_t)off * H, (size_t)H * sizeof(float));
+        off += c->seq_lens[s];
+    }
+    sw_linear_forward(&m->pooler, first, c->n_seq, pooled);
+    sw_activate(pooled, (size_t)c->n_seq * H, SW_ACT_TANH);
+    sw_linear_forward(&m->classifier, pooled, c->n_seq, out);
+    return SW_OK;
+}
+
+int sw_ctx_splade(sw_ctx *c, int32_t sum, int32_t log1p_twice, float *out) {
+    sw_clear_error();
+    if (!c || !out) return sw_fail(SW_ERR_INVALID_ARG, "splade: NULL argument");
+    const sw_model *m = c->m;
+    if (!(m->cfg.heads & SW_HEAD_MLM)) return sw_fail(SW_ERR_STATE, "splade: the model has no MLM head");
+    if (c->n_seq < 1) return sw_fail(SW_ERR_STATE, "splade: run a forward pass first");
+    const int32_t H = m->cfg.hidden_size, V = m->cfg.vocab_size;
+    const int32_t T = c->n_tokens;
+    /* BertPredictionHeadTransform over all tokens: dense, act, LayerNorm. */
+    float *tr = c->q;
+    sw_linear_forward(&m->mlm_dense, c->x, T, tr);
+    sw_activate(tr, (size_t)T * H, m->cfg.hidden_act);
+    sw_add_layernorm(tr, tr, NULL, m->mlm_ln_g, m->mlm_ln_b, T, H, m->cfg.layer_norm_eps);
+
+    /* Decoder by vocabulary chunk, pooled at once: logits for one chunk of
+     * one sequence, [len x SW_VOCAB_CHUNK], are the only logits alive. */
+    int32_t max_len = 0;
+    for (int32_t s = 0; s < c->n_seq; s++) if (c->seq_lens[s] > max_len) max_len = c->seq_lens[s];
+    int rc = sw_reserve(&c->f, &c->f_cap, (size_t)max_len * SW_VOCAB_CHUNK);
+    if (rc != SW_OK) return rc;
+    int64_t off = 0;
+    for (int32_t s = 0; s < c->n_seq; s++) {
+        const int32_t len = c->seq_lens[s];
+        float *o = out + (size_t)s * V;
+        for (int32_t ch = 0; ch < m->n_vocab_chunks; ch++) {
+            const sw_linear *l = &m->vocab_chunks[ch];
+            sw_linear_forward(l, tr + (size_t)off * H, len, c->f);
+            for (int32_t j = 0; j < l->out; j++) {
+                float acc = 0.0f;
+                for (int32_t t = 0; t < len; t++) {
+                    float z = c->f[(size_t)t * l->out + j];
+                    float a = z > 0.0f ? log1pf(z) : 0.0f;
+                    if (log1p_twice) a = log1pf(a);
+                    if (sum) acc += a;
+                    else if (a > acc) acc = a; /* all a >= 0, so 0 is max's identity */
+                }
+                o[ch * SW_VOCAB_CHUNK + j] = acc;
+            }
+        }
+        off += len;
+    }
+    return SW_OK;
+}
