@@ -36,7 +36,10 @@ _sw_ctx_forward,_sw_ctx_hidden,_sw_ctx_n_tokens,_sw_ctx_classify,_sw_ctx_splade,
 _sw_pool,_sw_dense_create,_sw_dense_add_tensor,_sw_dense_forward,_sw_dense_free,_sw_l2_normalize,\
 _sw_static_create,_sw_static_add_tensor,_sw_static_forward,_sw_static_free,\
 _sw_malloc,_sw_free
-WASM_FLAGS := -O3 -msimd128 -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WASM \
+# SIMD=0 builds the scalar reference kernels only (for bisecting a SIMD bug).
+SIMD     ?= 1
+SIMD_FLAGS := $(if $(filter 1,$(SIMD)),-msimd128,)
+WASM_FLAGS := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WASM \
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB \
   -sEXPORTED_FUNCTIONS=$(subst $(eval) ,,$(WASM_EXPORTS))
 

@@ -19,9 +19,10 @@ function toInt8Bits(v) {
 /**
  * @param {Float32Array[]} embs
  * @param {'float32'|'int8'|'uint8'|'binary'|'ubinary'} precision
+ * @param {{ calibrationEmbeddings?: Float32Array[] }} [options] vectors whose per-dimension min/max set the int8/uint8 ranges
  * @returns {Float32Array[] | Int8Array[] | Uint8Array[]}
  */
-export function quantizeEmbeddings(embs, precision) {
+export function quantizeEmbeddings(embs, precision, { calibrationEmbeddings } = {}) {
   if (!PRECISIONS.includes(precision)) {
     throw new SentenceWasmError('INVALID_INPUT', `precision "${precision}" is not one of ${PRECISIONS.join(', ')}`);
   }
@@ -30,7 +31,9 @@ export function quantizeEmbeddings(embs, precision) {
   if (precision === 'int8' || precision === 'uint8') {
     const starts = new Float32Array(dim).fill(Infinity);
     const ends = new Float32Array(dim).fill(-Infinity);
-    for (const e of embs) {
+    // Ranges come from calibration embeddings when given, else from this batch.
+    for (const e of calibrationEmbeddings ?? embs) {
+      if (e.length !== dim) throw new SentenceWasmError('INVALID_INPUT', `calibration vectors have ${e.length} dims, embeddings ${dim}`);
       for (let j = 0; j < dim; j++) {
         if (e[j] < starts[j]) starts[j] = e[j];
         if (e[j] > ends[j]) ends[j] = e[j];

@@ -4,6 +4,8 @@
 import { SentenceWasmError } from './errors.js';
 import { similarityMatrix, similarityPairwise } from './similarity.js';
 
+export { quantizeEmbeddings } from './quantize.js';
+
 /** Cosine similarity of every row of a with every row of b -> number[][]. */
 export function cosSim(a, b) { return similarityMatrix('cosine', a, b); }
 
