@@ -88,6 +88,7 @@ $(BUILD)/test_kernels_wasm.js: tests/c/test_kernels.c $(SRC) $(HDR)
 test-wasm-kernels: $(BUILD)/test_kernels_wasm.js
 	node $(BUILD)/test_kernels_wasm.js
 
+# node:test suites; they load dist/sentence-wasm.wasm.
 test-js: wasm
 	node --test tests/
 

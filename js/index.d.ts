@@ -1,0 +1,208 @@
+/**
+ * sentence-wasm: sentence-transformers models (dense, sparse, cross-encoder)
+ * in WebAssembly for browsers and Node. Names follow sentence-transformers
+ * in camelCase; a string in gives a single result, an array an array.
+ */
+
+export type ErrorCodeName =
+  | 'MODEL_NOT_FOUND' | 'FETCH_FAILED' | 'BAD_SAFETENSORS' | 'BAD_CONFIG' | 'BAD_TOKENIZER'
+  | 'UNSUPPORTED_ARCHITECTURE' | 'INVALID_INPUT' | 'DISPOSED' | 'ABORTED' | 'WORKER_FAILED' | 'ENGINE_ERROR';
+
+export declare const ErrorCode: Readonly<{ [K in ErrorCodeName]: K }>;
+
+/** The one error type every API call rejects with. */
+export declare class SentenceWasmError extends Error {
+  constructor(code: ErrorCodeName, message: string, options?: { cause?: unknown });
+  readonly name: 'SentenceWasmError';
+  /** Stable code; the message names the file, tensor or field at fault. */
+  readonly code: ErrorCodeName;
+}
+
+/** Download / read progress of one model file. */
+export interface ProgressEvent {
+  status: 'initiate' | 'progress' | 'done';
+  file: string;
+  loaded?: number;
+  total?: number;
+}
+
+export interface LoadOptions {
+  /** Hub revision (branch, tag or commit) for 'org/name' sources. Default 'main'. */
+  revision?: string;
+  /** Worker threads for compute. Default 1 (threads arrive with the pthread build). */
+  threads?: number;
+  /** Called as each file is read or downloaded. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** fetch to use for URL and Hub sources. Default globalThis.fetch. */
+  fetch?: typeof globalThis.fetch;
+  /** Hub host for 'org/name' sources. Default 'https://huggingface.co'. */
+  hubUrl?: string;
+  /** Weights precision in the engine. Only 'fp32' for now. */
+  dtype?: 'fp32' | 'float32';
+  /** Default truncateDim for encode(). */
+  truncateDim?: number;
+  /** Cancels the load. */
+  signal?: AbortSignal;
+}
+
+export type Precision = 'float32' | 'int8' | 'uint8' | 'binary' | 'ubinary';
+export type SimilarityFnName = 'cosine' | 'dot' | 'euclidean' | 'manhattan';
+export type Vector = Float32Array | number[];
+
+export interface EncodeOptions {
+  /** Texts per forward pass. Default 32. Results do not depend on it. */
+  batchSize?: number;
+  /** L2-normalise the outputs (after truncateDim). Default false. */
+  normalizeEmbeddings?: boolean;
+  /** Name of one of model.prompts, prepended to every text. */
+  promptName?: string;
+  /** A prompt string prepended to every text (wins over promptName). */
+  prompt?: string;
+  /** Keep only the first N dimensions (Matryoshka). */
+  truncateDim?: number;
+  /** Quantize the outputs as sentence-transformers' quantize_embeddings does over this call's batch. */
+  precision?: Precision;
+  /** 'token_embeddings' returns per-text [tokens x hidden] states, flattened row-major. */
+  outputValue?: 'sentence_embedding' | 'token_embeddings';
+  /** Cancels the call (rejects with ABORTED). */
+  signal?: AbortSignal;
+}
+
+/** Float32Array, or Int8Array / Uint8Array for the quantized precisions. */
+type EncodeResult<O> =
+  O extends { precision: 'int8' | 'binary' } ? Int8Array
+    : O extends { precision: 'uint8' | 'ubinary' } ? Uint8Array : Float32Array;
+
+export interface TokenizeResult {
+  inputIds: Int32Array[];
+  attentionMask: Int32Array[];
+}
+
+export declare class SentenceTransformer {
+  private constructor();
+  /**
+   * @param source a local folder (Node), a URL of a model folder, or a Hub id 'org/name'
+   * @example
+   * const model = await SentenceTransformer.load('sentence-transformers/all-MiniLM-L6-v2');
+   * const v = await model.encode('hello'); // Float32Array [384]
+   */
+  static load(source: string | URL, options?: LoadOptions): Promise<SentenceTransformer>;
+  readonly dimension: number;
+  readonly maxSeqLength: number | null;
+  readonly prompts: Readonly<Record<string, string>>;
+  readonly defaultPromptName: string | null;
+  readonly similarityFnName: SimilarityFnName;
+  readonly truncateDim: number | null;
+  /** Bytes of weights held in WebAssembly memory. */
+  readonly weightBytes: number;
+
+  encode<O extends EncodeOptions = {}>(sentences: string, options?: O): Promise<EncodeResult<O>>;
+  encode<O extends EncodeOptions = {}>(sentences: string[], options?: O): Promise<EncodeResult<O>[]>;
+  encodeQuery<O extends EncodeOptions = {}>(sentences: string, options?: O): Promise<EncodeResult<O>>;
+  encodeQuery<O extends EncodeOptions = {}>(sentences: string[], options?: O): Promise<EncodeResult<O>[]>;
+  encodeDocument<O extends EncodeOptions = {}>(sentences: string, options?: O): Promise<EncodeResult<O>>;
+  encodeDocument<O extends EncodeOptions = {}>(sentences: string[], options?: O): Promise<EncodeResult<O>[]>;
+  tokenize(texts: string | string[]): Promise<TokenizeResult>;
+  /** Every row of a against every row of b with similarityFnName. */
+  similarity(a: Vector | Vector[], b: Vector | Vector[]): number[][];
+  /** Row i of a against row i of b. */
+  similarityPairwise(a: Vector | Vector[], b: Vector | Vector[]): number[];
+  dispose(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface PredictOptions {
+  batchSize?: number;
+  /** Softmax over the labels (a 1-label model then gives 1). */
+  applySoftmax?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface RankOptions {
+  topK?: number;
+  returnDocuments?: boolean;
+  batchSize?: number;
+  signal?: AbortSignal;
+}
+
+export interface RankResult {
+  corpusId: number;
+  score: number;
+  text?: string;
+}
+
+export declare class CrossEncoder {
+  private constructor();
+  static load(source: string | URL, options?: LoadOptions): Promise<CrossEncoder>;
+  readonly numLabels: number;
+  readonly maxLength: number;
+  /** One score per pair (1 label) or one Float32Array of label scores per pair. */
+  predict(pairs: [string, string][], options?: PredictOptions): Promise<Float32Array | Float32Array[]>;
+  predict(pair: [string, string], options?: PredictOptions): Promise<number | Float32Array>;
+  /** Documents by score, best first (1-label models only). */
+  rank(query: string, documents: string[], options?: RankOptions): Promise<RankResult[]>;
+  dispose(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface SparseVector {
+  /** Vocabulary ids of the active dimensions, ascending. */
+  indices: Uint32Array;
+  values: Float32Array;
+  /** Vocabulary size. */
+  dim: number;
+}
+
+export interface SparseEncodeOptions {
+  batchSize?: number;
+  promptName?: string;
+  prompt?: string;
+  /** Keep only the N largest values per text. */
+  maxActiveDims?: number;
+  signal?: AbortSignal;
+}
+
+export declare class SparseEncoder {
+  private constructor();
+  static load(source: string | URL, options?: LoadOptions): Promise<SparseEncoder>;
+  readonly dimension: number;
+  readonly maxSeqLength: number;
+  readonly prompts: Readonly<Record<string, string>>;
+  readonly similarityFnName: SimilarityFnName;
+  encode(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
+  encode(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
+  encodeQuery(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
+  encodeQuery(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
+  encodeDocument(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
+  encodeDocument(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
+  /** [token, weight] pairs by weight, largest first. */
+  decode(vec: SparseVector, options?: { topK?: number }): [string, number][];
+  similarity(a: SparseVector | SparseVector[], b: SparseVector | SparseVector[]): number[][];
+  similarityPairwise(a: SparseVector[], b: SparseVector[]): number[];
+  dispose(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+export interface SearchHit {
+  corpusId: number;
+  score: number;
+}
+
+export declare namespace util {
+  function cosSim(a: Vector | Vector[], b: Vector | Vector[]): number[][];
+  function dotScore(a: Vector | Vector[], b: Vector | Vector[]): number[][];
+  function euclideanSim(a: Vector | Vector[], b: Vector | Vector[]): number[][];
+  function manhattanSim(a: Vector | Vector[], b: Vector | Vector[]): number[][];
+  function pairwiseCosSim(a: Vector[], b: Vector[]): number[];
+  function pairwiseDotScore(a: Vector[], b: Vector[]): number[];
+  function semanticSearch(
+    queryEmbeddings: Vector | Vector[],
+    corpusEmbeddings: Vector[],
+    options?: { topK?: number; scoreFunction?: (a: Vector[], b: Vector[]) => number[][] },
+  ): SearchHit[][];
+  function quantizeEmbeddings(
+    embeddings: Float32Array[],
+    precision: Precision,
+    options?: { calibrationEmbeddings?: Float32Array[] },
+  ): Float32Array[] | Int8Array[] | Uint8Array[];
+}
