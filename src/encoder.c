@@ -106,12 +106,16 @@ static int check_config(const sw_config *c) {
                        (long long)c->vocab_size * c->hidden_size);
     if ((int64_t)c->intermediate_size * c->hidden_size * 4 > SW_MAX_BUFFER_BYTES)
         return sw_fail(SW_ERR_BAD_CONFIG, "config.json: intermediate_size x hidden_size is too large");
+    if ((int64_t)c->max_position * c->hidden_size * 4 > SW_MAX_BUFFER_BYTES)
+        return sw_fail(SW_ERR_BAD_CONFIG, "config.json: max_position_embeddings x hidden_size is too large");
     if (c->hidden_act < SW_ACT_IDENTITY || c->hidden_act > SW_ACT_SIGMOID)
         return sw_fail(SW_ERR_BAD_CONFIG, "config.json: hidden_act %d is not supported", (int)c->hidden_act);
     if (c->heads & ~(SW_HEAD_MLM | SW_HEAD_CLASSIFIER))
         return sw_fail(SW_ERR_BAD_CONFIG, "unknown head bits %d", (int)c->heads);
     if ((c->heads & SW_HEAD_CLASSIFIER) && (c->num_labels < 1 || c->num_labels > 1 << 16))
         return sw_fail(SW_ERR_BAD_CONFIG, "config.json: num_labels = %d is outside [1, 65536]", (int)c->num_labels);
+    if ((c->heads & SW_HEAD_CLASSIFIER) && (int64_t)c->num_labels * c->hidden_size * 4 > SW_MAX_BUFFER_BYTES)
+        return sw_fail(SW_ERR_BAD_CONFIG, "config.json: num_labels x hidden_size is too large");
     if (!(c->layer_norm_eps >= 0.0f && c->layer_norm_eps < 1.0f))
         return sw_fail(SW_ERR_BAD_CONFIG, "config.json: layer_norm_eps must be in [0, 1)");
     return SW_OK;
