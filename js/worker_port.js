@@ -13,7 +13,10 @@ const isNode = typeof process !== 'undefined' && !!(process.versions && process.
 export async function spawnWorker(url) {
   if (isNode) {
     const { Worker } = await import('node:worker_threads');
-    const w = new Worker(url);
+    // The worker inherits the parent's Node flags; --input-type (from
+    // `node --input-type=module -e ...`) makes a file-based worker fail to start.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval');
+    const w = new Worker(url, { execArgv });
     let failed = () => {};
     w.on('error', (err) => failed(err));
     w.on('exit', (code) => failed(new Error(`worker exited with code ${code}`)));

@@ -1,0 +1,67 @@
+// The worker protocol under use: concurrent calls, two models at once,
+// AbortSignal, and the process not kept alive by an idle worker.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { SentenceTransformer, SentenceWasmError } from '../js/index.js';
+import { fixtureDir, readReference } from './helpers/fixtures.js';
+
+const ref = readReference('st-mean');
+
+test('200 concurrent encode() calls resolve with the sequential results', async (t) => {
+  const model = await SentenceTransformer.load(fixtureDir('st-mean'));
+  t.after(() => model.dispose());
+  const texts = ref.inputs;
+  const sequential = [];
+  for (const x of texts) sequential.push(await model.encode(x));
+  const calls = Array.from({ length: 200 }, (_, i) => model.encode(texts[i % texts.length]));
+  const results = await Promise.all(calls);
+  results.forEach((r, i) => assert.deepEqual([...r], [...sequential[i % texts.length]], `call ${i}`));
+});
+
+test('two models in one process, interleaved, keep their own results', async (t) => {
+  const a = await SentenceTransformer.load(fixtureDir('st-mean'));
+  const b = await SentenceTransformer.load(fixtureDir('st-max'));
+  t.after(() => Promise.all([a.dispose(), b.dispose()]));
+  const text = ref.inputs[4];
+  const [ea1, eb1] = [await a.encode(text), await b.encode(text)];
+  const mixed = await Promise.all([a.encode(text), b.encode(text), a.encode(text), b.encode(text)]);
+  assert.deepEqual([...mixed[0]], [...ea1]);
+  assert.deepEqual([...mixed[1]], [...eb1]);
+  assert.deepEqual([...mixed[2]], [...ea1]);
+  assert.deepEqual([...mixed[3]], [...eb1]);
+});
+
+test('AbortSignal: an aborted call rejects with ABORTED, the next call works', async (t) => {
+  const model = await SentenceTransformer.load(fixtureDir('st-mean'));
+  t.after(() => model.dispose());
+  const pre = new AbortController();
+  pre.abort();
+  await assert.rejects(model.encode('x', { signal: pre.signal }), (e) => e instanceof SentenceWasmError && e.code === 'ABORTED');
+  const ctl = new AbortController();
+  const many = Array.from({ length: 3000 }, (_, i) => `sentence number ${i} about nothing much`);
+  const pending = model.encode(many, { batchSize: 1, signal: ctl.signal });
+  setTimeout(() => ctl.abort(), 5);
+  await assert.rejects(pending, (e) => e instanceof SentenceWasmError && e.code === 'ABORTED');
+  const after = await model.encode(ref.inputs[3]);
+  assert.equal(after.length, 32);
+});
+
+test('dispose() during work rejects pending calls with DISPOSED', async () => {
+  const model = await SentenceTransformer.load(fixtureDir('st-mean'));
+  const many = Array.from({ length: 2000 }, (_, i) => `text ${i}`);
+  const rejected = assert.rejects(model.encode(many, { batchSize: 1 }),
+    (e) => e instanceof SentenceWasmError && e.code === 'DISPOSED');
+  await model.dispose();
+  await rejected;
+});
+
+test('an idle model does not keep Node from exiting', () => {
+  const script = `
+    import { SentenceTransformer } from ${JSON.stringify(new URL('../js/index.js', import.meta.url).href)};
+    const m = await SentenceTransformer.load(${JSON.stringify(fixtureDir('st-mean'))});
+    await m.encode('hello');
+    console.log('done');`;
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 30000 }).toString();
+  assert.match(out, /done/);
+});
