@@ -9,5 +9,7 @@
  * util.semanticSearch(q, docs, { topK: 1 }); // [[{ corpusId, score }]]
  */
 export { SentenceTransformer } from './sentence_transformer.js';
+export { CrossEncoder } from './cross_encoder.js';
+export { SparseEncoder } from './sparse_encoder.js';
 export { SentenceWasmError, ErrorCode } from './errors.js';
 export * as util from './util.js';

@@ -207,3 +207,69 @@ export function parseSTConfig(cfg, file = 'config_sentence_transformers.json', {
   if (!SIMILARITY_FNS.includes(sim)) throw bad(file, `similarity_fn_name "${sim}" is not one of ${SIMILARITY_FNS.join(', ')}`);
   return { prompts: { ...prompts }, defaultPromptName: def, similarityFnName: sim };
 }
+
+// ---- SparseEncoder and CrossEncoder configs ----
+
+/**
+ * N_SpladePooling/config.json -> { strategy, activation, sum, log1pTwice, dimension }.
+ * `sum`/`log1pTwice` are the two switches of sw_ctx_splade.
+ */
+export function parseSpladePoolingConfig(cfg, file = '1_SpladePooling/config.json') {
+  if (cfg === null || cfg === undefined) cfg = {}; // the library's defaults: max, relu
+  if (!isObject(cfg)) throw bad(file, 'expected a JSON object');
+  const strategy = cfg.pooling_strategy ?? 'max';
+  if (strategy !== 'max' && strategy !== 'sum') throw bad(file, `pooling_strategy "${strategy}" is not one of max, sum`);
+  const activation = cfg.activation_function ?? 'relu';
+  if (activation !== 'relu' && activation !== 'log1p_relu') {
+    throw bad(file, `activation_function "${activation}" is not one of relu, log1p_relu`);
+  }
+  const dimension = cfg.word_embedding_dimension ?? undefined;
+  if (dimension !== undefined && (!Number.isInteger(dimension) || dimension < 1)) {
+    throw bad(file, '"word_embedding_dimension" must be a positive integer');
+  }
+  return { strategy, activation, sum: strategy === 'sum', log1pTwice: activation === 'log1p_relu', dimension };
+}
+
+/** Score activations a CrossEncoder can apply, by torch class name. */
+export const CROSS_ACTIVATIONS = ['Identity', 'Sigmoid', 'Tanh', 'ReLU'];
+
+/**
+ * An activation given as a torch path ("torch.nn.modules.activation.Sigmoid")
+ * or a class name ("Sigmoid", any case) -> its canonical class name, or null.
+ */
+export function crossActivationName(value) {
+  if (typeof value !== 'string' || !value) return null;
+  const cls = value.split('.').pop().toLowerCase();
+  return CROSS_ACTIVATIONS.find((a) => a.toLowerCase() === cls) ?? null;
+}
+
+/**
+ * The activation a CrossEncoder applies to its logits, resolved as the library
+ * does: config.json `sentence_transformers.activation_fn`, else
+ * config_sentence_transformers.json `activation_fn`, else the pre-v4
+ * config.json `sbert_ce_default_activation_function`; else Sigmoid for one
+ * label and Identity otherwise. Like the library (without trust_remote_code),
+ * a path outside `torch.` is not imported and the default is used instead.
+ * @returns {{ name: string, from: string }} canonical class name and where it came from
+ */
+export function resolveCrossActivation(configJson, stConfigJson, numLabels,
+  { configFile = 'config.json', stFile = 'config_sentence_transformers.json' } = {}) {
+  const candidates = [
+    [isObject(configJson?.sentence_transformers) ? configJson.sentence_transformers.activation_fn : undefined,
+      `${configFile}: sentence_transformers.activation_fn`],
+    [isObject(stConfigJson) ? stConfigJson.activation_fn : undefined, `${stFile}: activation_fn`],
+    [configJson?.sbert_ce_default_activation_function, `${configFile}: sbert_ce_default_activation_function`],
+  ];
+  for (const [path, from] of candidates) {
+    if (path === undefined || path === null) continue;
+    if (typeof path !== 'string') throw new SentenceWasmError('BAD_CONFIG', `${from} must be a string`);
+    if (!path.startsWith('torch.')) break; // untrusted path: the library falls back to the default
+    const name = crossActivationName(path);
+    if (!name) {
+      throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
+        `${from} "${path}" is not supported (supported: ${CROSS_ACTIVATIONS.join(', ')})`);
+    }
+    return { name, from };
+  }
+  return { name: numLabels === 1 ? 'Sigmoid' : 'Identity', from: 'default' };
+}

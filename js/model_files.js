@@ -10,7 +10,7 @@ import { openSource } from './source.js';
 import { readHeaderLength, parseSafetensorsHeader } from './safetensors.js';
 import {
   parseModules, parseBertConfig, parsePoolingConfig, parseDenseConfig,
-  parseSentenceBertConfig, parseSTConfig,
+  parseSentenceBertConfig, parseSTConfig, parseSpladePoolingConfig, resolveCrossActivation,
 } from './model_config.js';
 
 /** Joins a module folder and a file name ('' + 'config.json' -> 'config.json'). */
@@ -169,3 +169,108 @@ export async function readSentenceTransformer(source) {
 }
 
 export { openSource };
+
+// ---- CrossEncoder and SparseEncoder ----
+
+/**
+ * Checks config.json's `architectures` before any weights are fetched: a
+ * checkpoint without the head a model type needs fails here, naming it,
+ * instead of later as a missing tensor.
+ * @returns {Promise<object>} the raw config.json
+ */
+async function checkArchitecture(source, cfgPath, suffix, what) {
+  const raw = await source.readJson(cfgPath);
+  const archs = raw && Array.isArray(raw.architectures) ? raw.architectures : [];
+  if (archs.length && !archs.some((a) => typeof a === 'string' && a.endsWith(suffix))) {
+    throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
+      `${cfgPath}: architectures ${JSON.stringify(archs)} has no *${suffix} head; ${what}`);
+  }
+  return raw;
+}
+
+/**
+ * Reads everything a CrossEncoder needs: a BertForSequenceClassification
+ * checkpoint at the folder root (weights bert.*, bert.pooler.*, classifier.*).
+ * @param {{ maxLength?: number }} [opts] maxLength: the library's max_length argument
+ * @returns {Promise<{ spec: object, transfer: ArrayBuffer[] }>}
+ */
+export async function readCrossEncoder(source, { maxLength } = {}) {
+  const raw = await checkArchitecture(source, 'config.json', 'ForSequenceClassification',
+    'a CrossEncoder needs a sequence-classification checkpoint such as BertForSequenceClassification');
+  const stPath = 'config_sentence_transformers.json';
+  const stRaw = await source.readJson(stPath, { optional: true });
+  const t = await readTransformerModule(source, '', { head: 'classifier' });
+  // The library's tokenizer.model_max_length: an explicit max_length as given,
+  // else tokenizer_config.json's, capped by max_position_embeddings.
+  let max = resolveMaxLength(t.sbert, t.tokenizerConfig, t.config);
+  if (maxLength !== undefined) {
+    if (maxLength > t.config.maxPosition) {
+      throw new SentenceWasmError('INVALID_INPUT',
+        `load: maxLength ${maxLength} exceeds max_position_embeddings ${t.config.maxPosition} of config.json`);
+    }
+    max = maxLength;
+  }
+  const activation = resolveCrossActivation(raw, stRaw, t.config.numLabels);
+  const labels = raw.id2label && typeof raw.id2label === 'object'
+    ? Array.from({ length: t.config.numLabels }, (_, i) => (typeof raw.id2label[i] === 'string' ? raw.id2label[i] : `LABEL_${i}`))
+    : Array.from({ length: t.config.numLabels }, (_, i) => `LABEL_${i}`);
+  const spec = {
+    kind: 'cross_encoder',
+    config: t.config, tokenizerText: t.tokenizerText, tokenizerConfig: t.tokenizerConfig,
+    maxLength: max, weights: t.weights,
+    numLabels: t.config.numLabels, labels, activationFn: activation.name,
+  };
+  return { spec, transfer: [t.weights.buffer] };
+}
+
+/**
+ * Reads everything a SparseEncoder needs: MLMTransformer (a BertForMaskedLM
+ * checkpoint, weights bert.* + cls.predictions.*) then SpladePooling. A
+ * folder without modules.json but with a *ForMaskedLM config gets the
+ * library's defaults: SpladePooling(max, relu).
+ * @returns {Promise<{ spec: object, transfer: ArrayBuffer[] }>}
+ */
+export async function readSparseEncoder(source) {
+  const modulesJson = await source.readJson('modules.json', { optional: true });
+  const modules = modulesJson === null
+    ? [{ kind: 'mlm_transformer', path: '' }, { kind: 'splade_pooling', path: null }]
+    : parseModules(modulesJson);
+  const kinds = modules.map((m) => m.kind);
+  if (kinds.length !== 2 || kinds[0] !== 'mlm_transformer' || kinds[1] !== 'splade_pooling') {
+    throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
+      `modules.json: modules [${modules.map((m) => m.type || m.kind).join(', ')}] are not supported for a SparseEncoder `
+      + '(supported: MLMTransformer followed by SpladePooling)');
+  }
+  const [mlm, pool] = modules;
+  const cfgPath = joinPath(mlm.path, 'config.json');
+  const raw = await checkArchitecture(source, cfgPath, 'ForMaskedLM',
+    'a SparseEncoder\'s MLMTransformer needs a masked-LM checkpoint such as BertForMaskedLM (the MLM head makes the vocabulary logits)');
+  if (raw.tie_word_embeddings === false) {
+    throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
+      `${cfgPath}: tie_word_embeddings is false; the engine's MLM decoder is tied to the word embeddings`);
+  }
+  const st = parseSTConfig(await source.readJson('config_sentence_transformers.json', { optional: true }),
+    'config_sentence_transformers.json', { defaultSimilarity: 'dot' });
+  let pooling;
+  if (pool.path === null) pooling = parseSpladePoolingConfig(null);
+  else {
+    const p = joinPath(pool.path, 'config.json');
+    pooling = parseSpladePoolingConfig(await source.readJson(p, { optional: true }), p);
+  }
+  const t = await readTransformerModule(source, mlm.path, { head: 'mlm' });
+  if (pooling.dimension !== undefined && pooling.dimension !== t.config.vocabSize) {
+    throw new SentenceWasmError('BAD_CONFIG',
+      `${pool.path}/config.json: word_embedding_dimension ${pooling.dimension} does not match vocab_size ${t.config.vocabSize} of ${cfgPath}`);
+  }
+  const spec = {
+    kind: 'sparse_encoder', ...st,
+    transformer: {
+      config: t.config, tokenizerText: t.tokenizerText, tokenizerConfig: t.tokenizerConfig,
+      maxSeqLength: resolveMaxLength(t.sbert, t.tokenizerConfig, t.config), doLowerCase: t.sbert.doLowerCase,
+      weights: t.weights,
+    },
+    pooling,
+    dimension: t.config.vocabSize,
+  };
+  return { spec, transfer: [t.weights.buffer] };
+}

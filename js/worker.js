@@ -7,10 +7,14 @@ import { parentPort, yieldToEvents } from './worker_port.js';
 import { loadEngine } from './wasm.js';
 import { SentenceWasmError } from './errors.js';
 import { DensePipeline } from './pipelines/dense.js';
+import { CrossPipeline } from './pipelines/cross.js';
+import { SparsePipeline } from './pipelines/sparse.js';
 
 /** Pipelines by spec.kind; the other model types register here. */
 const PIPELINES = {
   sentence_transformer: DensePipeline,
+  cross_encoder: CrossPipeline,
+  sparse_encoder: SparsePipeline,
 };
 
 const port = await parentPort();
