@@ -32,7 +32,10 @@ export function checkLoadOptions(options) {
   if (options.fetch !== undefined && typeof options.fetch !== 'function') {
     throw new SentenceWasmError('INVALID_INPUT', 'load: fetch must be a function');
   }
-  if (options.threads !== undefined) checkPositiveInt(options.threads, 'threads');
+  if (options.threads !== undefined) {
+    checkPositiveInt(options.threads, 'threads');
+    if (options.threads > 64) throw new SentenceWasmError('INVALID_INPUT', `load: threads ${options.threads} is more than 64`);
+  }
   if (options.dtype !== undefined && !DTYPES.includes(options.dtype)) {
     throw new SentenceWasmError('INVALID_INPUT', `load: dtype "${options.dtype}" is not supported (${DTYPES.join(', ')})`);
   }

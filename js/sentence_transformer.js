@@ -4,10 +4,10 @@
  * runs in a worker; this class checks arguments and resolves prompts.
  */
 import { SentenceWasmError } from './errors.js';
-import { WorkerClient } from './worker_client.js';
+import { WorkerPool } from './worker_pool.js';
 import { openSource, readSentenceTransformer } from './model_files.js';
 import { similarityMatrix, similarityPairwise } from './similarity.js';
-import { PRECISIONS } from './quantize.js';
+import { PRECISIONS, quantizeEmbeddings } from './quantize.js';
 import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
 
 const ENCODE_OPTIONS = ['batchSize', 'normalizeEmbeddings', 'promptName', 'prompt', 'truncateDim', 'precision',
@@ -46,9 +46,9 @@ export class SentenceTransformer {
     const src = await openSource(source, options);
     const { spec, transfer } = await readSentenceTransformer(src);
     if (options.truncateDim !== undefined) checkPositiveInt(options.truncateDim, 'truncateDim');
-    const client = await WorkerClient.start();
+    const client = await WorkerPool.start(options.threads ?? 1);
     try {
-      const info = await client.call('load', { spec }, { transfer, signal: options.signal });
+      const info = await client.load({ spec }, { transfer, signal: options.signal });
       return new SentenceTransformer(client, spec, info, options);
     } catch (err) {
       await client.terminate();
@@ -82,9 +82,12 @@ export class SentenceTransformer {
     if (truncateDim !== undefined) checkPositiveInt(truncateDim, 'truncateDim');
     const prompt = this.#resolvePrompt(options.prompt, options.promptName);
     if (texts.length === 0) return [];
-    const result = await this.#client.call('encode', {
-      args: [texts, { batchSize, prompt, normalizeEmbeddings: !!normalizeEmbeddings, truncateDim, precision, outputValue }],
-    }, { signal });
+    // Workers return float32; int8/uint8 ranges span the whole call, so the
+    // quantization runs here, over every worker's part.
+    const floats = await this.#client.callSplit('encode', texts,
+      [{ batchSize, prompt, normalizeEmbeddings: !!normalizeEmbeddings, truncateDim, precision: 'float32', outputValue }],
+      { weight: (t) => t.length + 16, signal });
+    const result = outputValue === 'token_embeddings' ? floats : quantizeEmbeddings(floats, precision);
     return single ? result[0] : result;
   }
 

@@ -65,3 +65,18 @@ test('an idle model does not keep Node from exiting', () => {
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { timeout: 30000 }).toString();
   assert.match(out, /done/);
 });
+
+test('threads: 3 workers split a call and give the one-worker results, quantized over the whole call', async (t) => {
+  const one = await SentenceTransformer.load(fixtureDir('st-mean'));
+  const three = await SentenceTransformer.load(fixtureDir('st-mean'), { threads: 3 });
+  t.after(() => Promise.all([one.dispose(), three.dispose()]));
+  const texts = [...ref.inputs, ...ref.inputs];
+  for (const precision of ['float32', 'int8', 'ubinary']) {
+    const a = await one.encode(texts, { precision });
+    const b = await three.encode(texts, { precision });
+    assert.equal(b.length, texts.length);
+    b.forEach((v, i) => assert.deepEqual([...v], [...a[i]], `${precision} text ${i}`));
+  }
+  const q = ref.quantized.int8;
+  (await three.encode(ref.inputs, { precision: 'int8' })).forEach((v, i) => assert.deepEqual([...v], q[i]));
+});
