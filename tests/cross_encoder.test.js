@@ -2,7 +2,7 @@
 // sentence-transformers 5.1.2) through the public CrossEncoder API, then the
 // library's conventions (single pair, empty lists, activation resolution) and
 // the error paths, each followed by a call that must still answer correctly.
-import test from 'node:test';
+import test, { after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -12,9 +12,13 @@ import { fixtureDir, fixtureNames, readReference, assertClose, assertAllClose, A
 
 const names = fixtureNames('cross-');
 
+const tempDirs = [];
+after(() => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+
 /** Copies a fixture to a temporary folder and lets `edit` change it. */
 function variant(name, edit) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sw-ce-${name}-`));
+  tempDirs.push(dir);
   fs.cpSync(fixtureDir(name), dir, { recursive: true });
   edit(dir);
   return dir;
