@@ -17,7 +17,7 @@
  * model's activation for later calls).
  */
 import { SentenceWasmError } from './errors.js';
-import { WorkerClient } from './worker_client.js';
+import { WorkerPool, concatFloat32 } from './worker_pool.js';
 import { openSource, readCrossEncoder } from './model_files.js';
 import { crossActivationName, CROSS_ACTIVATIONS } from './model_config.js';
 import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
@@ -61,9 +61,9 @@ export class CrossEncoder {
     const src = await openSource(source, common);
     const { spec, transfer } = await readCrossEncoder(src, { maxLength: maxLength ?? undefined });
     if (act) spec.activationFn = act;
-    const client = await WorkerClient.start();
+    const client = await WorkerPool.start(common.threads ?? 1);
     try {
-      const info = await client.call('load', { spec }, { transfer, signal: common.signal });
+      const info = await client.load({ spec }, { transfer, signal: common.signal });
       return new CrossEncoder(client, spec, info);
     } catch (err) {
       await client.terminate();
@@ -148,7 +148,8 @@ export class CrossEncoder {
     const activationFn = options.activationFn === undefined || options.activationFn === null
       ? this.activationFn : checkActivation(options.activationFn);
     if (list.length === 0) return new Float32Array(0);
-    return this.#client.call('predict', { args: [list, { batchSize, activationFn, applySoftmax: !!applySoftmax }] }, { signal });
+    return this.#client.callSplit('predict', list, [{ batchSize, activationFn, applySoftmax: !!applySoftmax }],
+      { weight: ([q, p]) => q.length + p.length + 16, signal, merge: concatFloat32 });
   }
 
   #alive() {

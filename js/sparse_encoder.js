@@ -9,7 +9,7 @@
  * array in gives an array out.
  */
 import { SentenceWasmError } from './errors.js';
-import { WorkerClient } from './worker_client.js';
+import { WorkerPool } from './worker_pool.js';
 import { openSource, readSparseEncoder } from './model_files.js';
 import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
 
@@ -57,9 +57,9 @@ export class SparseEncoder {
     if (maxActiveDims !== undefined && maxActiveDims !== null) checkPositiveInt(maxActiveDims, 'maxActiveDims');
     const src = await openSource(source, common);
     const { spec, transfer } = await readSparseEncoder(src);
-    const client = await WorkerClient.start();
+    const client = await WorkerPool.start(common.threads ?? 1);
     try {
-      const info = await client.call('load', { spec }, { transfer, signal: common.signal });
+      const info = await client.load({ spec }, { transfer, signal: common.signal });
       return new SparseEncoder(client, spec, info, { maxActiveDims });
     } catch (err) {
       await client.terminate();
@@ -88,7 +88,8 @@ export class SparseEncoder {
     if (maxActiveDims !== null) checkPositiveInt(maxActiveDims, 'maxActiveDims');
     const prompt = this.#resolvePrompt(options.prompt, options.promptName);
     if (texts.length === 0) return [];
-    const result = await this.#client.call('encode', { args: [texts, { batchSize, prompt, maxActiveDims }] }, { signal });
+    const result = await this.#client.callSplit('encode', texts, [{ batchSize, prompt, maxActiveDims }],
+      { weight: (t) => t.length + 16, signal });
     return single ? result[0] : result;
   }
 

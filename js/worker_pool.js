@@ -54,15 +54,15 @@ export class WorkerPool {
   /**
    * Splits `items` into contiguous slices balanced by `weight(item)`, runs
    * `type` with args [slice, ...restArgs] on each worker, and concatenates
-   * the array results in order.
+   * the results in order (arrays by default; `merge` for other shapes).
    */
-  async callSplit(type, items, restArgs, { weight = () => 1, signal } = {}) {
+  async callSplit(type, items, restArgs, { weight = () => 1, signal, merge = (parts) => parts.flat() } = {}) {
     const n = Math.min(this.#clients.length, Math.floor(items.length / MIN_TEXTS_TO_SPLIT) || 1);
     if (n <= 1) return this.call(type, { args: [items, ...restArgs] }, { signal });
     const slices = splitBalanced(items, n, weight);
     const parts = await Promise.all(slices.map((slice, i) =>
       this.#clients[i].call(type, { args: [slice, ...restArgs] }, { signal })));
-    return parts.flat();
+    return merge(parts);
   }
 
   async terminate(error) {
@@ -85,4 +85,12 @@ export function splitBalanced(items, n, weight) {
   }
   slices.push(items.slice(start));
   return slices.filter((s) => s.length > 0);
+}
+
+/** merge for results that are one flat Float32Array per slice. */
+export function concatFloat32(parts) {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let off = 0;
+  for (const p of parts) { out.set(p, off); off += p.length; }
+  return out;
 }

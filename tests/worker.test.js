@@ -80,3 +80,22 @@ test('threads: 3 workers split a call and give the one-worker results, quantized
   const q = ref.quantized.int8;
   (await three.encode(ref.inputs, { precision: 'int8' })).forEach((v, i) => assert.deepEqual([...v], q[i]));
 });
+
+test('threads: CrossEncoder and SparseEncoder split calls and give the one-worker results', async (t) => {
+  const { CrossEncoder, SparseEncoder } = await import('../js/index.js');
+  const cref = readReference('cross-1label');
+  const pairs = [...cref.pairs, ...cref.pairs];
+  const c1 = await CrossEncoder.load(fixtureDir('cross-1label'));
+  const c2 = await CrossEncoder.load(fixtureDir('cross-1label'), { threads: 2 });
+  const sref = readReference('sparse-splade-max');
+  const s1 = await SparseEncoder.load(fixtureDir('sparse-splade-max'));
+  const s2 = await SparseEncoder.load(fixtureDir('sparse-splade-max'), { threads: 2 });
+  t.after(() => Promise.all([c1.dispose(), c2.dispose(), s1.dispose(), s2.dispose()]));
+  assert.deepEqual([...await c2.predict(pairs)], [...await c1.predict(pairs)]);
+  const a = await s1.encode(sref.inputs);
+  const b = await s2.encode(sref.inputs);
+  b.forEach((v, i) => {
+    assert.deepEqual([...v.indices], [...a[i].indices], `indices ${i}`);
+    assert.deepEqual([...v.values], [...a[i].values], `values ${i}`);
+  });
+});
