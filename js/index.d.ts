@@ -29,7 +29,7 @@ export interface ProgressEvent {
 export interface LoadOptions {
   /** Hub revision (branch, tag or commit) for 'org/name' sources. Default 'main'. */
   revision?: string;
-  /** Worker threads for compute. Default 1 (threads arrive with the pthread build). */
+  /** Workers that split large calls, each with its own copy of the weights. Default 1. */
   threads?: number;
   /** Called as each file is read or downloaded. */
   onProgress?: (event: ProgressEvent) => void;
@@ -111,18 +111,29 @@ export declare class SentenceTransformer {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+export type CrossActivation = 'Identity' | 'Sigmoid' | 'Tanh' | 'ReLU' | string;
+
+export interface CrossEncoderLoadOptions extends LoadOptions {
+  /** Pair length in tokens. Default: tokenizer_config.json model_max_length capped by max_position_embeddings. */
+  maxLength?: number;
+  /** Activation over the logits, e.g. 'torch.nn.modules.activation.Sigmoid'. Default: as the library resolves it. */
+  activationFn?: CrossActivation;
+}
+
 export interface PredictOptions {
   batchSize?: number;
-  /** Softmax over the labels (a 1-label model then gives 1). */
+  /** Softmax over the labels, after the activation (a 1-label model then gives 1). */
   applySoftmax?: boolean;
+  /** Activation for this call only. */
+  activationFn?: CrossActivation;
   signal?: AbortSignal;
 }
 
-export interface RankOptions {
+export interface RankOptions extends PredictOptions {
+  /** Keep the best N. Default: all. */
   topK?: number;
+  /** Add each document's text to its result. */
   returnDocuments?: boolean;
-  batchSize?: number;
-  signal?: AbortSignal;
 }
 
 export interface RankResult {
@@ -133,14 +144,20 @@ export interface RankResult {
 
 export declare class CrossEncoder {
   private constructor();
-  static load(source: string | URL, options?: LoadOptions): Promise<CrossEncoder>;
+  static load(source: string | URL, options?: CrossEncoderLoadOptions): Promise<CrossEncoder>;
   readonly numLabels: number;
+  /** id2label names, in label order. */
+  readonly labels: readonly string[];
   readonly maxLength: number;
+  readonly activationFn: string;
+  readonly weightBytes: number;
   /** One score per pair (1 label) or one Float32Array of label scores per pair. */
   predict(pairs: [string, string][], options?: PredictOptions): Promise<Float32Array | Float32Array[]>;
+  /** A single pair gives a number (1 label) or a Float32Array (n labels). */
   predict(pair: [string, string], options?: PredictOptions): Promise<number | Float32Array>;
   /** Documents by score, best first (1-label models only). */
   rank(query: string, documents: string[], options?: RankOptions): Promise<RankResult[]>;
+  tokenize(pairs: [string, string] | [string, string][]): Promise<{ inputIds: Int32Array[]; tokenTypeIds: Int32Array[] }>;
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
@@ -153,6 +170,11 @@ export interface SparseVector {
   dim: number;
 }
 
+export interface SparseEncoderLoadOptions extends LoadOptions {
+  /** Default maxActiveDims of encode(). */
+  maxActiveDims?: number;
+}
+
 export interface SparseEncodeOptions {
   batchSize?: number;
   promptName?: string;
@@ -162,23 +184,38 @@ export interface SparseEncodeOptions {
   signal?: AbortSignal;
 }
 
+export interface Sparsity {
+  activeDims: number;
+  sparsityRatio: number;
+}
+
 export declare class SparseEncoder {
   private constructor();
-  static load(source: string | URL, options?: LoadOptions): Promise<SparseEncoder>;
+  static load(source: string | URL, options?: SparseEncoderLoadOptions): Promise<SparseEncoder>;
+  /** Vocabulary size. */
   readonly dimension: number;
   readonly maxSeqLength: number;
   readonly prompts: Readonly<Record<string, string>>;
+  readonly defaultPromptName: string | null;
   readonly similarityFnName: SimilarityFnName;
+  readonly poolingStrategy: 'max' | 'sum';
+  readonly activationFunction: 'relu' | 'log1p_relu';
+  readonly maxActiveDims: number | null;
+  readonly weightBytes: number;
   encode(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
   encode(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
   encodeQuery(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
   encodeQuery(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
   encodeDocument(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
   encodeDocument(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
+  tokenize(texts: string | string[]): Promise<TokenizeResult>;
   /** [token, weight] pairs by weight, largest first. */
   decode(vec: SparseVector, options?: { topK?: number }): [string, number][];
+  decode(vecs: SparseVector[], options?: { topK?: number }): [string, number][][];
   similarity(a: SparseVector | SparseVector[], b: SparseVector | SparseVector[]): number[][];
   similarityPairwise(a: SparseVector[], b: SparseVector[]): number[];
+  sparsity(embeddings: SparseVector | SparseVector[]): Sparsity;
+  static sparsity(embeddings: SparseVector | SparseVector[]): Sparsity;
   dispose(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }
