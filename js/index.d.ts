@@ -41,6 +41,20 @@ export interface LoadOptions {
   dtype?: 'fp32' | 'float32';
   /** Default truncateDim for encode(). */
   truncateDim?: number;
+  /**
+   * Cache of downloaded model files (URL and Hub sources; local folders are never cached),
+   * keyed by file URL, which includes the Hub revision: a second load of the same source
+   * and revision makes no network request. Optional files answered with 404 are
+   * remembered as missing. A cache that cannot be read or written is skipped silently.
+   * - browsers: the Cache API, on by default (`true`: the cache named 'sentence-wasm';
+   *   a string: a Cache API cache of that name; `false`: off). Needs a secure context
+   *   (https: or localhost), otherwise nothing is cached.
+   * - Node: off by default; a string is a folder to keep the files in, laid out like the
+   *   URLs (`<dir>/huggingface.co/org/name/resolve/main/config.json`); `true` caches nothing.
+   * A branch revision such as 'main' is served from the cache as first downloaded: pin a
+   * commit hash, or pass `false`, to pick up new commits.
+   */
+  cache?: boolean | string;
   /** Cancels the load. */
   signal?: AbortSignal;
 }

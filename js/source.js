@@ -7,6 +7,8 @@
  * "path"), so it is checked to stay inside the folder or URL base. Downloads
  * stream into one preallocated buffer, report progress, detect truncation and
  * honour an AbortSignal. Nothing is requested except the file asked for.
+ * URL and Hub downloads go through the cache of the `cache` option (cache.js):
+ * a file found there is not requested at all.
  *
  * This module must load in a browser: Node builtins are imported dynamically,
  * and only when a local folder is involved.
@@ -14,6 +16,7 @@
 
 import { SentenceWasmError, fail } from './errors.js';
 import { readHeaderLength, parseSafetensorsHeader } from './safetensors.js';
+import { openCache, checkCacheOption } from './cache.js';
 
 const ACCEPTED_FORMS =
   'a local folder path (Node only; absolute, relative or file:// URL), ' +
@@ -23,6 +26,12 @@ const ACCEPTED_FORMS =
 const HUB_ID = /^[A-Za-z0-9_-][A-Za-z0-9._-]*\/[A-Za-z0-9_-][A-Za-z0-9._-]*$/;
 
 const IS_NODE = typeof process !== 'undefined' && typeof process.versions?.node === 'string';
+
+/**
+ * A Node builtin, imported by a computed name: bundlers building for browsers
+ * then leave the import alone instead of failing on it (it never runs there).
+ */
+const nodeBuiltin = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${name}`);
 
 /** Folder reads go in slices so progress and abort are seen during big files. */
 const READ_SLICE = 16 * 1024 * 1024;
@@ -253,10 +262,11 @@ class HttpSource extends SourceBase {
   #signal;
   #report;
   #hint;
+  #store;
   /** Last safetensors file downloaded: { path, promise } so tensors are views of it. */
   #cache = null;
 
-  constructor(kind, baseUrl, description, fetchFn, { signal, onProgress }, hint = '') {
+  constructor(kind, baseUrl, description, fetchFn, { signal, onProgress, store = null }, hint = '') {
     super();
     this.kind = kind;
     this.base = baseUrl.href;
@@ -266,6 +276,7 @@ class HttpSource extends SourceBase {
     this.#signal = signal;
     this.#report = makeReporter(onProgress);
     this.#hint = hint;
+    this.#store = store;
   }
 
   /** Each segment is percent-encoded, so no segment can act as '..', '?' or '#'. */
@@ -281,6 +292,19 @@ class HttpSource extends SourceBase {
     const signal = this.#signal;
     throwIfAborted(signal, path);
 
+    const store = this.#store;
+    if (store) {
+      const hit = await store.get(url);
+      throwIfAborted(signal, path);
+      if (hit === 'missing') {
+        if (optional) return null;
+      } else if (hit) {
+        this.#report({ status: 'initiate', file: path, loaded: 0, total: hit.length });
+        this.#report({ status: 'done', file: path, loaded: hit.length, total: hit.length });
+        return hit;
+      }
+    }
+
     // Called through a local, not as this.#fetch(...): a browser's fetch
     // throws "Illegal invocation" when its `this` is some other object.
     const fetchFn = this.#fetch;
@@ -294,7 +318,10 @@ class HttpSource extends SourceBase {
 
     if (res.status === 404) {
       discard(res);
-      if (optional) return null;
+      if (optional) {
+        await store?.putMissing(url);
+        return null;
+      }
       fail('MODEL_NOT_FOUND', `${path}: not found at ${url} (HTTP 404)`);
     }
     if (!res.ok) {
@@ -302,7 +329,10 @@ class HttpSource extends SourceBase {
       fail('FETCH_FAILED', `${path}: HTTP ${res.status}${res.statusText ? ` ${res.statusText}` : ''} from ${url}` +
         (res.status === 401 || res.status === 403 ? this.#hint : ''));
     }
-    return this.#readBody(res, path, url);
+    const bytes = await this.#readBody(res, path, url);
+    // Only a complete download (#readBody checked its length) is stored.
+    await store?.put(url, bytes);
+    return bytes;
   }
 
   async #readBody(res, path, url) {
@@ -416,7 +446,7 @@ function discard(res) {
 // --- choosing a source ---------------------------------------------------------
 
 async function nodeFs() {
-  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const [fs, path] = await Promise.all([nodeBuiltin('fs/promises'), nodeBuiltin('path')]);
   return { fs, path };
 }
 
@@ -425,11 +455,12 @@ async function nodeFs() {
  *   model folder, or a Hub id 'org/name'
  * @param {{ revision?: string, fetch?: typeof fetch, hubUrl?: string,
  *   onProgress?: (e: { status: 'initiate'|'progress'|'done', file: string,
- *     loaded: number, total?: number }) => void, signal?: AbortSignal }} [options]
+ *     loaded: number, total?: number }) => void, signal?: AbortSignal,
+ *   cache?: boolean | string }} [options] cache: see cache.js
  * @returns {Promise<FolderSource|HttpSource>}
  */
 export async function openSource(source, {
-  revision = 'main', fetch: userFetch, hubUrl = 'https://huggingface.co', onProgress, signal,
+  revision = 'main', fetch: userFetch, hubUrl = 'https://huggingface.co', onProgress, signal, cache,
 } = {}) {
   if (source instanceof URL) source = source.href;
   if (typeof source !== 'string' || source.trim() === '') {
@@ -437,6 +468,14 @@ export async function openSource(source, {
   }
   throwIfAborted(signal, source);
   const ctx = { signal, onProgress };
+  // The cache option is checked for every source, but a store is opened only
+  // for URL and Hub sources: local folders are never cached.
+  const openStore = async () => {
+    const store = await openCache(cache);
+    throwIfAborted(signal, source);
+    return { ...ctx, store };
+  };
+  checkCacheOption(cache);
 
   const httpFetch = () => {
     const f = userFetch ?? globalThis.fetch;
@@ -454,12 +493,12 @@ export async function openSource(source, {
     // The base is a folder: files resolve under it, never beside it.
     url.hash = '';
     if (!url.pathname.endsWith('/')) url.pathname += '/';
-    return new HttpSource('url', url, `URL ${url.href}`, httpFetch(), ctx);
+    return new HttpSource('url', url, `URL ${url.href}`, httpFetch(), await openStore());
   }
 
   if (/^file:/i.test(source)) {
     if (!IS_NODE) fail('MODEL_NOT_FOUND', `local folder ${source} can only be opened in Node`);
-    const { fileURLToPath } = await import('node:url');
+    const { fileURLToPath } = await nodeBuiltin('url');
     let p;
     try {
       p = fileURLToPath(source);
@@ -487,7 +526,7 @@ export async function openSource(source, {
     } catch {
       fail('INVALID_INPUT', `hubUrl ${JSON.stringify(hubUrl)} is not a valid URL`);
     }
-    return new HttpSource('hub', url, `Hub model ${source} (revision ${revision}, ${url.href})`, httpFetch(), ctx,
+    return new HttpSource('hub', url, `Hub model ${source} (revision ${revision}, ${url.href})`, httpFetch(), await openStore(),
       ' (the Hub answers 401/403 for private, gated or non-existent repositories)');
   }
 

@@ -13,10 +13,16 @@ const WASM_URL = new URL('../dist/sentence-wasm.wasm', import.meta.url);
 
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 
+/**
+ * A Node builtin, imported by a computed name: bundlers building for browsers
+ * then leave the import alone instead of failing on it (it never runs there).
+ */
+const nodeBuiltin = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${name}`);
+
 /** Reads the .wasm bytes (Node: from disk; browsers: fetch). */
 async function wasmBytes(url) {
   if (isNode && url.protocol === 'file:') {
-    const { readFile } = await import('node:fs/promises');
+    const { readFile } = await nodeBuiltin('fs/promises');
     try {
       return await readFile(url);
     } catch (err) {

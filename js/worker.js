@@ -17,18 +17,24 @@ const PIPELINES = {
   sparse_encoder: SparsePipeline,
 };
 
-const port = await parentPort();
 const cancelled = new Set();
 let pipeline = null;
 let queue = Promise.resolve();
+let port = null;
 
-port.onMessage((msg) => {
-  if (!msg || typeof msg !== 'object') return;
-  if (msg.type === 'cancel') {
-    cancelled.add(msg.payload.id);
-    return;
-  }
-  queue = queue.then(() => handle(msg));
+// No top-level await here: bundlers may build this worker as a classic
+// script (Vite's default worker format is 'iife'), where it is not allowed.
+// The listener is attached in a microtask, before any message is delivered.
+parentPort().then((p) => {
+  port = p;
+  port.onMessage((msg) => {
+    if (!msg || typeof msg !== 'object') return;
+    if (msg.type === 'cancel') {
+      cancelled.add(msg.payload.id);
+      return;
+    }
+    queue = queue.then(() => handle(msg));
+  });
 });
 
 async function handle({ id, type, payload }) {

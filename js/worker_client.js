@@ -7,8 +7,6 @@
 import { SentenceWasmError } from './errors.js';
 import { spawnWorker } from './worker_port.js';
 
-const WORKER_URL = new URL('./worker.js', import.meta.url);
-
 export class WorkerClient {
   #port;
   #pending = new Map();
@@ -24,7 +22,7 @@ export class WorkerClient {
   }
 
   static async start() {
-    return new WorkerClient(await spawnWorker(WORKER_URL));
+    return new WorkerClient(await spawnWorker());
   }
 
   /**

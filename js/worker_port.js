@@ -2,8 +2,17 @@
  * @file One message-port shape over Web Workers and node:worker_threads, for
  * both sides of the boundary. Everything else speaks only { post, onMessage }.
  */
+/** Not a literal in new URL(): bundlers must only see the browser spawn below. */
+const WORKER_FILE = './worker.js';
+
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node)
   && typeof globalThis.WorkerGlobalScope === 'undefined';
+
+/**
+ * A Node builtin, imported by a computed name: bundlers building for browsers
+ * then leave the import alone instead of failing on it (it never runs there).
+ */
+const nodeBuiltin = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${name}`);
 
 /**
  * Main side: starts the worker script at `url`.
@@ -12,7 +21,8 @@ const isNode = typeof process !== 'undefined' && !!(process.versions && process.
  */
 export async function spawnWorker(url) {
   if (isNode) {
-    const { Worker } = await import('node:worker_threads');
+    url ??= new URL(WORKER_FILE, import.meta.url);
+    const { Worker } = await nodeBuiltin('worker_threads');
     // The worker inherits the parent's Node flags; --input-type (from
     // `node --input-type=module -e ...`) makes a file-based worker fail to start.
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval');
@@ -30,7 +40,11 @@ export async function spawnWorker(url) {
       unref: () => w.unref(),
     };
   }
-  const w = new Worker(url, { type: 'module' });
+  // Written out literally so bundlers (Vite, webpack, Parcel) see the worker
+  // entry and bundle it with its imports and the .wasm it references.
+  const w = url === undefined
+    ? new Worker(new URL('./worker.js', import.meta.url), { type: 'module' })
+    : new Worker(url, { type: 'module' });
   let failed = () => {};
   w.addEventListener('error', (ev) => failed(new Error(ev.message || 'worker failed to start')));
   w.addEventListener('messageerror', () => failed(new Error('a message from the worker could not be read')));
@@ -47,7 +61,7 @@ export async function spawnWorker(url) {
 /** Worker side: the port back to the main thread. */
 export async function parentPort() {
   if (isNode) {
-    const { parentPort: port } = await import('node:worker_threads');
+    const { parentPort: port } = await nodeBuiltin('worker_threads');
     return {
       post: (msg, transfer = []) => port.postMessage(msg, transfer),
       onMessage: (fn) => port.on('message', fn),
