@@ -4,6 +4,7 @@
 #   make wasm         build dist/sentence-wasm.wasm (the engine, WASM SIMD128)
 #   make test         every test: native C under sanitizers, C kernels in WASM, node:test
 #   make test-native  C unit tests, built with the host cc under ASan + UBSan
+#   make test-browser the browser tests (headless Chromium), also part of make test
 #   make clean
 
 SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c
@@ -43,7 +44,7 @@ WASM_FLAGS := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WAS
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB \
   -sEXPORTED_FUNCTIONS=$(subst $(eval) ,,$(WASM_EXPORTS))
 
-.PHONY: all wasm setup test test-native test-wasm-kernels test-js clean
+.PHONY: all wasm setup test test-native test-wasm-kernels test-js test-browser clean
 
 all: wasm
 
@@ -53,10 +54,11 @@ $(DIST)/sentence-wasm.wasm: $(SRC) $(HDR)
 	@mkdir -p $(DIST)
 	$(EMCC) $(WASM_FLAGS) $(SRC) -o $@
 
-# Installs what the build and tests need on a fresh Debian machine.
+# Installs what the build and tests need on a fresh Debian machine
+# (chromium: the headless browser of tests/browser/, driven by playwright-core).
 setup:
 	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q emscripten clang
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q emscripten clang chromium
 	npm ci
 
 # ---- tests ----
@@ -88,11 +90,20 @@ $(BUILD)/test_kernels_wasm.js: tests/c/test_kernels.c $(SRC) $(HDR)
 test-wasm-kernels: $(BUILD)/test_kernels_wasm.js
 	node $(BUILD)/test_kernels_wasm.js
 
-# node:test suites; they load dist/sentence-wasm.wasm.
+# node:test suites; they load dist/sentence-wasm.wasm. The browser suites
+# (tests/browser/) are left to test-browser, so `make test` runs them once.
+JS_TESTS := $(filter-out tests/browser/%,$(wildcard tests/*.test.js tests/*/*.test.js))
 test-js: wasm
-	node --test tests/
+	node --test $(JS_TESTS)
 
-test: test-native test-wasm-kernels test-js
+# Headless Chromium (Debian's /usr/bin/chromium) against web/serve.mjs: browser
+# numerics with and without cross-origin isolation, the Cache API, the demo
+# page, bundled apps (Vite, esbuild). They skip only when Chromium is absent and
+# CI is not set.
+test-browser: wasm
+	node --test tests/browser/
+
+test: test-native test-wasm-kernels test-js test-browser
 
 clean:
 	rm -rf $(BUILD) $(DIST)
