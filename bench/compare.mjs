@@ -180,6 +180,9 @@ if (kept.length < mine.length) console.log(`(${mine.length - kept.length} of ${m
 console.log('\n| workload | metric | unit | sentence-wasm | transformers.js | ratio ours/peer | better | faster/smaller | runs (ours/peer) |');
 console.log('|---|---|---|---|---|---|---|---|---|');
 const warnings = [];
+const builds = [...new Set(mine.filter((r) => eng(r) === 'ours').map((r) => r.build))];
+if (builds.length > 1) warnings.push(`sentence-wasm build changed during the session: ${builds.join(', ')}`);
+else if (builds[0]) console.log(`\nsentence-wasm build ${builds[0]}`);
 for (const w of ['W1', 'W2', 'W3', 'W4', 'W5']) {
   const rs = { ours: kept.filter((r) => r.workload === w && eng(r) === 'ours'), peer: kept.filter((r) => r.workload === w && eng(r) === 'peer') };
   if (!rs.ours.length && !rs.peer.length) continue;

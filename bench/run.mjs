@@ -21,6 +21,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { createHash } from 'node:crypto';
 
 const T0 = performance.now(); // W5: first_embedding_s counts from here, as the peer's runner does
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -93,6 +94,19 @@ function stats(m) {
     others_busy_cores: m.others === null ? null : round(m.others, 2), os_threads: osThreads() };
 }
 function peakRssMb() { return round(process.resourceUsage().maxRSS / 1024, 1); }
+// Which engine build ran: git commit of the checkout (+dirty) and a hash of the .wasm, so that runs of
+// different builds are not mixed up in one table.
+function buildId() {
+  let git = null;
+  try {
+    const g = (a) => spawnSync('git', a, { cwd: ROOT, encoding: 'utf8' });
+    const h = g(['rev-parse', '--short', 'HEAD']);
+    if (h.status === 0) git = h.stdout.trim() + (g(['diff', '--quiet', 'HEAD', '--', 'src', 'js']).status === 1 ? '+dirty' : '');
+  } catch {}
+  let wasm = null;
+  try { wasm = createHash('sha256').update(fs.readFileSync(path.join(ROOT, 'dist', 'sentence-wasm.wasm'))).digest('hex').slice(0, 12); } catch {}
+  return `${git ?? '?'} wasm:${wasm ?? '?'}`;
+}
 function packageVersion() {
   try { return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version; } catch { return null; }
 }
@@ -161,7 +175,7 @@ function coldStart() {
     const m = stop();
     if (code !== 0) process.exit(code ?? 1);
     const r = JSON.parse(out.trim().split('\n').pop());
-    emit({ ...r, workload: 'W5', value: round(m.wall, 4), unit: 's', n: 1, wall_s: round(m.wall, 4),
+    emit({ ...r, workload: 'W5', build: buildId(), value: round(m.wall, 4), unit: 's', n: 1, wall_s: round(m.wall, 4),
       first_embedding_s: r.value, others_busy_cores: m.others === null ? null : round(Math.max(0, m.others - r.cpu_s / m.wall), 2),
       note: 'spawn to exit of a node process that loads the model and embeds one sentence' });
   });
@@ -178,6 +192,7 @@ async function main() {
   const base = { engine: 'sentence-wasm', version: packageVersion(), backend: lib.backend ?? 'wasm-simd128',
     threads: THREADS, dtype: opt.dtype, workload: W };
   if (opt.quick) base.quick = true;
+  if (W !== 'W5-child') base.build = buildId(); // (W5: the parent adds it, outside the child's timing)
 
   if (W === 'W3') return rerank(CrossEncoder, SentenceTransformer, loadOpts, base, data, NQ);
 
