@@ -107,3 +107,21 @@ test: test-native test-wasm-kernels test-js test-browser
 
 clean:
 	rm -rf $(BUILD) $(DIST)
+
+# ---- benchmarks ----
+# bench-gemm: this machine's WASM SIMD128 f32 peak (register-only f32x4
+# mul+add loops, 4..12 accumulators, best of) against sw_linear_forward on
+# the BERT shapes (4096x384x384, 4096x384x1536, 4096x1536x384, ...), in node.
+# Times are process CPU time, so a busy machine skews them less.
+#   -O3 -msimd128   as the engine's build
+#   -std=gnu99      the CPU clock is an EM_ASM call, refused under -std=c99
+#   -sSINGLE_FILE   the .wasm inlined: Emscripten 3.1.6's loader cannot fetch it in node 20
+#   .cjs            the glue is CommonJS, and package.json says "type": "module"
+#   make bench-gemm BENCH_REPS=15   more runs per measurement (best of)
+BENCH_REPS ?= 7
+.PHONY: bench-gemm
+bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR)
+	@mkdir -p $(BUILD)
+	$(EMCC) -O3 -msimd128 -std=gnu99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
+	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c -o $(BUILD)/gemm_bench.cjs
+	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS)

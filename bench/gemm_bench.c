@@ -1,0 +1,160 @@
+/*
+ * gemm_bench.c — how close sw_linear_forward comes to this machine's WASM
+ * SIMD128 f32 peak.
+ *
+ * The peak is measured, not looked up: loops of f32x4 mul+add over 4..12
+ * independent accumulators that never leave registers, best of several runs.
+ * SIMD128 has no FMA, so a "flop pair" is one f32x4.mul plus one f32x4.add
+ * (8 flops). Then sw_linear_forward runs on the BERT-base/MiniLM shapes and
+ * the ratio is printed.
+ *
+ * Build and run: make bench-gemm (needs emcc and node). Built with
+ * -std=gnu99: the CPU-time clock below is an EM_ASM call, which Emscripten
+ * refuses in strict -std=c99. Natively (cc, no SIMD128) it times the
+ * reference path and skips the peak.
+ */
+#include "kernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+/* Times are the process's CPU time, not wall time: on a shared machine the
+ * wall clock also counts the time other processes held the core. */
+#ifdef __EMSCRIPTEN__
+#include <emscripten.h>
+static double now_ms(void) {
+    return EM_ASM_DOUBLE({
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+    });
+}
+#else
+#include <time.h>
+static double now_ms(void) { return 1e3 * (double)clock() / CLOCKS_PER_SEC; }
+#endif
+
+/* ==== peak: register-resident mul+add chains ==== */
+
+#ifdef __wasm_simd128__
+#include <wasm_simd128.h>
+
+/* `n` chains of acc = acc * a + b. Each step is a dependent mul then add, so
+ * latency hides behind the other chains; with enough chains the loop runs at
+ * the issue rate of the FP ports. Returns a value so nothing is optimised
+ * away. Not inlined: V8 runs a function's first calls in its baseline
+ * compiler (Liftoff) and switches to optimised code only on a later call,
+ * so the timed loop must be its own, repeatedly called, function. */
+#define PEAK_FN(N)                                                            \
+    __attribute__((noinline))                                                 \
+    static float peak_##N(long iters, float a0, float b0) {                   \
+        v128_t a = wasm_f32x4_splat(a0), b = wasm_f32x4_splat(b0), acc[N];    \
+        for (int i = 0; i < N; i++) acc[i] = wasm_f32x4_splat((float)i);      \
+        for (long it = 0; it < iters; it++)                                   \
+            for (int i = 0; i < N; i++)                                       \
+                acc[i] = wasm_f32x4_add(wasm_f32x4_mul(acc[i], a), b);        \
+        v128_t s = acc[0];                                                    \
+        for (int i = 1; i < N; i++) s = wasm_f32x4_add(s, acc[i]);            \
+        return wasm_f32x4_extract_lane(s, 0);                                 \
+    }
+PEAK_FN(4)
+PEAK_FN(6)
+PEAK_FN(8)
+PEAK_FN(10)
+PEAK_FN(12)
+
+/* The timer calls do not touch the loop's registers, so the compiler may move
+ * the loop across them; reading the inputs from and writing the result to
+ * volatiles between the calls pins it in place. */
+static volatile float sink, in_a = 0.9999f, in_b = 1e-5f;
+
+/* GFLOP/s of the best of `reps` runs of one chain count. */
+static double peak_run(int n, long iters, int reps) {
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ms();
+        float a = in_a, b = in_b, v;
+        switch (n) {
+        case 4:  v = peak_4(iters, a, b); break;
+        case 6:  v = peak_6(iters, a, b); break;
+        case 8:  v = peak_8(iters, a, b); break;
+        case 10: v = peak_10(iters, a, b); break;
+        default: v = peak_12(iters, a, b); break;
+        }
+        sink = v;
+        double t = now_ms() - t0;
+        if (t < best) best = t;
+    }
+    return 8.0 * n * (double)iters / (best * 1e6);
+}
+#endif
+
+/* ==== sw_linear_forward ==== */
+
+static float frand(unsigned *s) {
+    *s ^= *s << 13; *s ^= *s >> 17; *s ^= *s << 5;
+    return (float)(*s >> 8) / 16777216.0f - 0.5f;
+}
+
+static double gemm_run(int m, int in, int out, int reps, int warmup, double *first) {
+    unsigned seed = 12345;
+    sw_linear l = {in, out, NULL, NULL, NULL};
+    float *x = malloc(sizeof(float) * (size_t)m * in);
+    float *y = malloc(sizeof(float) * (size_t)m * out);
+    l.w = malloc(sizeof(float) * (size_t)in * out);
+    l.b = malloc(sizeof(float) * (size_t)out);
+    if (!x || !y || !l.w || !l.b) { fprintf(stderr, "out of memory\n"); exit(1); }
+    for (size_t i = 0; i < (size_t)m * in; i++) x[i] = frand(&seed);
+    for (size_t i = 0; i < (size_t)in * out; i++) l.w[i] = frand(&seed);
+    for (int i = 0; i < out; i++) l.b[i] = frand(&seed);
+    if (sw_linear_pack(&l) != 0) { fprintf(stderr, "pack failed\n"); exit(1); }
+    /* The first call of the run is the one V8 runs in its baseline compiler
+     * (Liftoff); it tiers up to TurboFan in the background, for later calls. */
+    double t0 = now_ms();
+    sw_linear_forward(&l, x, m, y);
+    *first = 2.0 * m * in * out / ((now_ms() - t0) * 1e6);
+    for (int r = 0; r < warmup; r++) sw_linear_forward(&l, x, m, y);
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t1 = now_ms();
+        sw_linear_forward(&l, x, m, y);
+        double t = now_ms() - t1;
+        if (t < best) best = t;
+    }
+    sw_linear_unpack(&l);
+    free(x); free(y); free(l.w); free(l.b);
+    return 2.0 * m * in * out / (best * 1e6);
+}
+
+int main(int argc, char **argv) {
+    int reps = argc > 1 ? atoi(argv[1]) : 7;
+    double peak = 0.0;
+#ifdef __wasm_simd128__
+    for (int n = 4; n <= 12; n += 2) peak_run(n, 100000, 3); /* warm-up: tier up */
+    for (int n = 4; n <= 12; n += 2) {
+        double g = peak_run(n, 20000000 / n, reps);
+        printf("peak  %2d accumulators: %6.2f GFLOP/s\n", n, g);
+        if (g > peak) peak = g;
+    }
+    printf("peak (best of)        : %6.2f GFLOP/s (f32x4 mul+add, one thread)\n", peak);
+#else
+    printf("peak: not measured (built without -msimd128)\n");
+#endif
+    static const int shapes[][3] = {
+        {4096, 384, 384}, {4096, 384, 1536}, {4096, 1536, 384},
+        {4096, 768, 768}, {512, 384, 384}, {128, 384, 1536}, {4096, 32, 32},
+    };
+    /* Until the background compile lands, calls run slowly; on a busy
+     * machine that takes a while, so warm up on the first shape at length. */
+    double first;
+    gemm_run(shapes[0][0], shapes[0][1], shapes[0][2], 1, 30, &first);
+    printf("first call, baseline tier (Liftoff): %6.2f GFLOP/s (m=%d in=%d out=%d)\n",
+           first, shapes[0][0], shapes[0][1], shapes[0][2]);
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        int m = shapes[i][0], in = shapes[i][1], out = shapes[i][2];
+        double g = gemm_run(m, in, out, reps, 2, &first);
+        printf("linear m=%4d in=%4d out=%4d: %6.2f GFLOP/s", m, in, out, g);
+        if (peak > 0.0) printf("  (%3.0f%% of peak)", 100.0 * g / peak);
+        printf("\n");
+    }
+    return 0;
+}

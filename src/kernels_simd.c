@@ -1,0 +1,653 @@
+/*
+ * kernels_simd.c — WASM SIMD128 versions of the kernels in kernels.h.
+ *
+ * Compiled only when __wasm_simd128__ is defined (emcc -msimd128); elsewhere
+ * this file is empty and kernels.c gives the unsuffixed names to the
+ * references. Every function here is tested against its `_ref` twin by
+ * tests/c/test_kernels.c (make test-wasm-kernels).
+ *
+ * Plain SIMD128 has no FMA: every multiply-accumulate is an f32x4.mul and an
+ * f32x4.add, so results differ from the references only by summation order
+ * and by the accuracy of the vector exp/erf below (both ~1e-7).
+ *
+ * Contents:
+ *   Linear        packed-panel GEMM, register-blocked micro-kernel
+ *   vector math   exp, erf, tanh on f32x4
+ *   activations   GELU (erf), GELU (tanh), ReLU, tanh, sigmoid
+ *   LayerNorm     residual add + LayerNorm
+ *   attention     one head: Q K^T and P V on the GEMM micro-kernel, 4 query
+ *                 rows at a time (row-by-row for short sequences)
+ *   dot
+ */
+#include "kernels.h"
+
+/* ISO C wants at least one declaration in a translation unit; kernels.h
+ * provides some, and this keeps the file meaningful on its own. */
+typedef int sw_kernels_simd_unused;
+
+#ifdef __wasm_simd128__
+
+#include "sentence_wasm.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wasm_simd128.h>
+
+/* ==== Linear: packed layout ====
+ *
+ * y[m x out] = x[m x in] W^T + b. The micro-kernel computes an MR x NR tile
+ * of y as MR*NV f32x4 accumulators (NR = 4*NV columns) that live in
+ * registers for the whole K loop. Each step k loads NV vectors of W (one row
+ * of a panel), broadcasts MR values of x, and does MR*NV mul+add pairs:
+ *
+ *     acc[r][c] += splat(a[k][r]) * wpanel[k][4c .. 4c+3]
+ *
+ * W is packed once (sw_linear_pack) into panels of NR output columns, each
+ * K-major: packed[(p*in + k)*NR + c] = W[p*NR + c][k], zero past `out`. So a
+ * step of the micro-kernel reads NR consecutive floats, and a panel is one
+ * contiguous stream.
+ *
+ * x is repacked per call, MR rows at a time, into a[k][r] (k-major), so the
+ * broadcasts are loads at fixed offsets from a single pointer.
+ *
+ * Why 4 x 8 (8 accumulators): on x86-64, V8 maps f32x4 to the 16 xmm
+ * registers and keeps xmm15 as its scratch, and TurboFan issues all MR
+ * broadcasts of a step up front. 8 accumulators + 2 W vectors + 4
+ * broadcasts fit; 4x12 spilled 4 accumulators to the stack every step, and
+ * 5x8, 6x8, 3x16, 4x16 spilled too. Measured with bench/gemm_bench.c (make
+ * bench-gemm), the 4x8 tile runs at the speed of a register-only mul+add
+ * loop (4x12: ~90%, 3x12: ~95%, 5x8/6x8: ~85%).
+ *
+ * Cache blocking: K is cut into blocks of at most KC so that one W panel
+ * block (KC x NR floats) plus the packed x block (MR x KC) stay in L1 while
+ * a tile runs, and the columns are cut so that the KC x NC block of W being
+ * swept for every row group stays in L2. y is partial-summed across K
+ * blocks; the bias is added with the last one.
+ */
+
+#define MR 4                  /* rows of x (and y) per micro-tile            */
+#define NV 2                  /* f32x4 column vectors per micro-tile         */
+#define NR (4 * NV)           /* output columns per packed panel             */
+#define KC 256                /* max K depth of one block                    */
+#define W_BLOCK_BYTES (256 * 1024) /* target L2 footprint of one W block     */
+
+int sw_linear_pack(sw_linear *l) {
+    size_t in = (size_t)(l->in > 0 ? l->in : 0);
+    size_t out = (size_t)(l->out > 0 ? l->out : 0);
+    size_t np = (out + NR - 1) / NR;
+    sw_linear_unpack(l);
+    if (in == 0 || np == 0) return 0;          /* nothing to pack: unpacked path */
+    float *p = malloc(sizeof(float) * np * NR * in);
+    if (!p) return -1;
+    for (size_t pn = 0; pn < np; pn++) {
+        float *panel = p + pn * in * NR;
+        for (size_t c = 0; c < NR; c++) {
+            size_t o = pn * NR + c;
+            const float *wo = l->w + o * in;
+            if (o < out) for (size_t k = 0; k < in; k++) panel[k * NR + c] = wo[k];
+            else         for (size_t k = 0; k < in; k++) panel[k * NR + c] = 0.0f;
+        }
+    }
+    l->packed = p;
+    return 0;
+}
+
+void sw_linear_unpack(sw_linear *l) {
+    free(l->packed);
+    l->packed = NULL;
+}
+
+/* ==== Linear: micro-kernel ==== */
+
+/* Packs rows [0, rows) x cols [0, kc) of x (row stride ldx) into
+ * a[k*MR + r]; rows past `rows` are zero (their results are discarded). */
+static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t kc) {
+    int32_t k = 0;
+    if (rows == MR && MR == 4) {
+        const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+        for (; k + 4 <= kc; k += 4) {   /* 4x4 transpose per step */
+            v128_t r0 = wasm_v128_load(x0 + k), r1 = wasm_v128_load(x1 + k);
+            v128_t r2 = wasm_v128_load(x2 + k), r3 = wasm_v128_load(x3 + k);
+            v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+            v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+            v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+            v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+            wasm_v128_store(a + (k + 0) * MR, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
+            wasm_v128_store(a + (k + 1) * MR, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
+            wasm_v128_store(a + (k + 2) * MR, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
+            wasm_v128_store(a + (k + 3) * MR, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+        }
+    }
+    for (; k < kc; k++)
+        for (int32_t r = 0; r < MR; r++)
+            a[k * MR + r] = r < rows ? x[(size_t)r * ldx + k] : 0.0f;
+}
+
+/* y[MR x NR] (row stride ldy) = (accumulate ? y : 0) + a^T w (+ bias).
+ * a: packed x block [kc x MR]; w: panel block [kc x NR]; bias: NR floats or
+ * NULL. The loops over r and c have constant bounds: clang unrolls them and
+ * keeps every accumulator in its own local (register). */
+static void gemm_tile(const float *a, const float *w, int32_t kc,
+                      float *y, size_t ldy, const float *bias, int accumulate) {
+    v128_t acc[MR][NV];
+    for (int r = 0; r < MR; r++)
+        for (int c = 0; c < NV; c++)
+            acc[r][c] = accumulate ? wasm_v128_load(y + r * ldy + 4 * c) : wasm_f32x4_splat(0.0f);
+    for (int32_t k = 0; k < kc; k++) {
+        v128_t wv[NV];
+        for (int c = 0; c < NV; c++) wv[c] = wasm_v128_load(w + 4 * c);
+        for (int r = 0; r < MR; r++) {
+            const v128_t b = wasm_v128_load32_splat(a + r);
+            for (int c = 0; c < NV; c++)
+                acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(b, wv[c]));
+        }
+        a += MR;
+        w += NR;
+    }
+    if (bias)
+        for (int c = 0; c < NV; c++) {
+            const v128_t bv = wasm_v128_load(bias + 4 * c);
+            for (int r = 0; r < MR; r++) acc[r][c] = wasm_f32x4_add(acc[r][c], bv);
+        }
+    for (int r = 0; r < MR; r++)
+        for (int c = 0; c < NV; c++) wasm_v128_store(y + r * ldy + 4 * c, acc[r][c]);
+}
+
+/* gemm_tile for a tile of which only rows x cols are valid (rows <= MR,
+ * cols <= NR; the packed inputs are zero past them): the full tile runs on
+ * a copy and the valid part is written back, so nothing outside it is read
+ * or written. */
+static void gemm_tile_edge(const float *a, const float *w, int32_t kc, float *y, size_t ldy,
+                           int32_t rows, int32_t cols, const float *bias, int accumulate) {
+    float t[MR * NR] __attribute__((aligned(16)));
+    float tb[NR] __attribute__((aligned(16)));
+    if (rows == MR && cols == NR) {
+        gemm_tile(a, w, kc, y, ldy, bias, accumulate);
+        return;
+    }
+    memset(t, 0, sizeof t);
+    if (accumulate)
+        for (int32_t r = 0; r < rows; r++) memcpy(t + r * NR, y + (size_t)r * ldy, sizeof(float) * cols);
+    if (bias) {
+        memset(tb, 0, sizeof tb);
+        memcpy(tb, bias, sizeof(float) * cols);
+    }
+    gemm_tile(a, w, kc, t, NR, bias ? tb : NULL, accumulate);
+    for (int32_t r = 0; r < rows; r++) memcpy(y + (size_t)r * ldy, t + r * NR, sizeof(float) * cols);
+}
+
+/* ==== Linear: driver ==== */
+
+/* The path for a layer that was never packed: one SIMD dot per output. */
+static void linear_unpacked(const sw_linear *l, const float *x, int32_t m, float *y) {
+    for (int32_t i = 0; i < m; i++) {
+        const float *xi = x + (size_t)i * l->in;
+        float *yi = y + (size_t)i * l->out;
+        for (int32_t o = 0; o < l->out; o++)
+            yi[o] = sw_dot(xi, l->w + (size_t)o * l->in, l->in) + (l->b ? l->b[o] : 0.0f);
+    }
+}
+
+void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) {
+    const int32_t in = l->in, out = l->out;
+    if (m <= 0 || out <= 0) return;
+    if (!l->packed || in <= 0) { linear_unpacked(l, x, m, y); return; }
+
+    /* K blocks of equal depth, at most KC. */
+    const int32_t nkb = (in + KC - 1) / KC;
+    const int32_t kc_max = (in + nkb - 1) / nkb;
+    /* Column blocks: as many panels as keep kc_max x NC of W near W_BLOCK_BYTES,
+     * balanced so the last block is not a sliver. */
+    const int32_t np = (out + NR - 1) / NR;
+    int32_t pb = (int32_t)(W_BLOCK_BYTES / ((size_t)kc_max * NR * sizeof(float)));
+    if (pb < 1) pb = 1;
+    const int32_t ncb = (np + pb - 1) / pb;
+    pb = (np + ncb - 1) / ncb;
+
+    float a[MR * KC] __attribute__((aligned(16)));   /* packed x block */
+
+    for (int32_t p0 = 0; p0 < np; p0 += pb) {
+        const int32_t p1 = p0 + pb < np ? p0 + pb : np;
+        for (int32_t k0 = 0; k0 < in; k0 += kc_max) {
+            const int32_t kc = in - k0 < kc_max ? in - k0 : kc_max;
+            const int accumulate = k0 > 0, last = k0 + kc == in;
+            for (int32_t i0 = 0; i0 < m; i0 += MR) {
+                const int32_t rows = m - i0 < MR ? m - i0 : MR;
+                pack_x(a, x + (size_t)i0 * in + k0, (size_t)in, rows, kc);
+                for (int32_t p = p0; p < p1; p++) {
+                    const int32_t col = p * NR;
+                    const int32_t cols = out - col < NR ? out - col : NR;
+                    const float *wp = l->packed + ((size_t)p * in + k0) * NR;
+                    const float *bias = last && l->b ? l->b + col : NULL;
+                    gemm_tile_edge(a, wp, kc, y + (size_t)i0 * out + col, (size_t)out,
+                                   rows, cols, bias, accumulate);
+                }
+            }
+        }
+    }
+}
+
+/* ==== vector math: exp, erf, tanh on f32x4 ====
+ *
+ * Polynomial coefficients were fitted (Chebyshev, mpmath.chebyfit) for this
+ * file and checked against double-precision exp/erf over every float of the
+ * ranges, evaluated exactly as below (mul then add, no FMA):
+ *   v_exp   max rel error 1.2e-7 (1.9 ulp) on [-87.3, 88.7]
+ *   v_erf   max abs error 9.7e-8 (glibc erff: 5.8e-8)
+ * Polynomials use Estrin's scheme rather than Horner's: a GELU is one long
+ * dependency chain, and with Horner V8's code was bound by its latency
+ * (~110 cycles per vector); Estrin halves the chain for ~0.1 ulp more error.
+ */
+
+static inline v128_t splat(float v) { return wasm_f32x4_splat(v); }
+static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
+    return wasm_f32x4_add(wasm_f32x4_mul(a, b), c);
+}
+/* c0 + c1 x, the building block of Estrin's scheme */
+static inline v128_t lin(float c0, float c1, v128_t x) { return madd(splat(c1), x, splat(c0)); }
+
+/* e^x. Range reduction x = n ln2 + r, |r| <= ln2/2: n is rounded by adding
+ * 1.5*2^23 (its low mantissa bits are then n as an integer), ln2 is split in
+ * two for Cody-Waite. e^r is a degree-6 minimax polynomial. The scale 2^n is
+ * applied as two factors 2^(n/2) and 2^(n - n/2), each built in the exponent
+ * bits, so n in [-150, 128] needs no special case: like expf, the result
+ * overflows to +inf above ~88.72 and goes through the subnormals to 0 below
+ * ~-87.3. */
+static inline v128_t v_exp(v128_t x) {
+    const v128_t magic = splat(12582912.0f);
+    v128_t xc = wasm_f32x4_pmin(wasm_f32x4_pmax(x, splat(-104.0f)), splat(89.0f));
+    v128_t t = madd(xc, splat(1.44269504088896341f), magic);
+    v128_t n = wasm_f32x4_sub(t, magic);
+    v128_t ni = wasm_i32x4_sub(t, magic);
+    v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(n, splat(0.693359375f)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
+    v128_t r2 = wasm_f32x4_mul(r, r);
+    v128_t r2c = wasm_f32x4_pmax(r2, splat(1e-18f));
+    v128_t r4 = wasm_f32x4_mul(r2c, r2c);   /* never subnormal (x86 assists) */
+    v128_t p23 = lin(0.5000000047117757f, 0.16666415514653277f, r);
+    v128_t p456 = madd(r2, splat(0.0013941108433972674f), lin(0.04166635289677516f, 0.008375126398153335f, r));
+    v128_t q = madd(r2, p23, wasm_f32x4_mul(splat(1.000000037716214f), r));
+    v128_t p = wasm_f32x4_add(splat(1.0f), madd(r4, p456, q));
+    v128_t n1 = wasm_i32x4_shr(ni, 1), n2 = wasm_i32x4_sub(ni, n1);
+    v128_t s1 = wasm_i32x4_shl(wasm_i32x4_add(n1, wasm_i32x4_splat(127)), 23);
+    v128_t s2 = wasm_i32x4_shl(wasm_i32x4_add(n2, wasm_i32x4_splat(127)), 23);
+    return wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
+}
+
+/* erf(x) in three ranges of |x|:
+ *   [0, 0.921875)       x + x R(x^2), R of degree 5
+ *   [0.921875, 3.9375)  1 - e^Q(|x|), Q ~ log erfc of degree 8
+ *   [3.9375, inf)       1 (erf differs from 1 by < 2.6e-8 there)
+ * with the sign of x restored. Both polynomial branches run for all lanes
+ * and are blended. */
+static inline v128_t v_erf(v128_t x) {
+    const v128_t sign = wasm_v128_and(x, splat(-0.0f));
+    const v128_t ax = wasm_f32x4_abs(x);
+    /* small |x| */
+    /* the powers of s come from s >= 1e-9, so that x^8 does not go
+     * subnormal for tiny x (an ~100-cycle assist on x86 per instance);
+     * the terms they scale are then < 1e-18, far below an ulp of R */
+    const v128_t s = wasm_f32x4_mul(x, x), sp = wasm_f32x4_pmax(s, splat(1e-9f));
+    const v128_t s2 = wasm_f32x4_mul(sp, sp), s4 = wasm_f32x4_mul(s2, s2);
+    v128_t r = madd(s2, lin(0.11281882319397829f, -0.026768756699813972f, s),
+                    lin(0.12837915083041535f, -0.37612500896193646f, s));
+    r = madd(s4, lin(0.004996020122247473f, -0.000600408115592106f, s), r);
+    const v128_t small = madd(x, r, x);
+    /* large |x| */
+    const v128_t hi = splat(3.9375f);
+    /* lanes below 0.921875 take the small branch: clamping t there keeps
+     * t^8 normal and changes nothing that is used */
+    const v128_t t = wasm_f32x4_pmin(wasm_f32x4_pmax(ax, splat(0.921875f)), hi);
+    const v128_t t2 = wasm_f32x4_mul(t, t), t4 = wasm_f32x4_mul(t2, t2), t8 = wasm_f32x4_mul(t4, t4);
+    v128_t c0 = madd(t2, lin(-0.631758127470877f, -0.11015204399204777f, t),
+                     lin(0.0003273520867327314f, -1.1302680222669323f, t));
+    v128_t c1 = madd(t2, lin(0.0006008300749667762f, -4.657014623107857e-05f, t),
+                     lin(0.02646641720622695f, -0.004777022119983379f, t));
+    v128_t q = madd(t8, splat(1.6647417132057392e-06f), madd(t4, c1, c0));
+    v128_t large = wasm_f32x4_sub(splat(1.0f), v_exp(q));
+    large = wasm_v128_bitselect(splat(1.0f), large, wasm_f32x4_ge(ax, hi));
+    large = wasm_v128_or(large, sign);
+    return wasm_v128_bitselect(small, large, wasm_f32x4_lt(ax, splat(0.921875f)));
+}
+
+/* tanh(x): x + x^3 P(x^2) for |x| < 0.625 (P of degree 4), else
+ * 1 - 2 / (e^(2|x|) + 1) with the sign restored. */
+static inline v128_t v_tanh(v128_t x) {
+    const v128_t sign = wasm_v128_and(x, splat(-0.0f));
+    const v128_t ax = wasm_f32x4_abs(x);
+    const v128_t s = wasm_f32x4_mul(x, x);
+    const v128_t s2 = wasm_f32x4_mul(s, s);
+    const v128_t s2c = wasm_f32x4_pmax(s2, splat(1e-18f));
+    const v128_t s4 = wasm_f32x4_mul(s2c, s2c);   /* never subnormal */
+    v128_t p = madd(s2, lin(-0.05385090957851358f, 0.020997178999074752f, s),
+                    lin(-0.33333328944134255f, 0.13332769736976327f, s));
+    p = madd(s4, splat(-0.006096714165908197f), p);
+    v128_t small = madd(wasm_f32x4_mul(x, s), p, x);
+    v128_t e = v_exp(wasm_f32x4_add(ax, ax));
+    v128_t large = wasm_f32x4_sub(splat(1.0f), wasm_f32x4_div(splat(2.0f), wasm_f32x4_add(e, splat(1.0f))));
+    large = wasm_v128_or(large, sign);
+    return wasm_v128_bitselect(small, large, wasm_f32x4_lt(ax, splat(0.625f)));
+}
+
+/* 1 / (1 + e^-x) */
+static inline v128_t v_sigmoid(v128_t x) {
+    return wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(splat(1.0f), v_exp(wasm_f32x4_neg(x))));
+}
+
+/* ==== activations ==== */
+
+/* Exact GELU, as the reference: 0.5 x (1 + erf(x / sqrt 2)). */
+static inline v128_t v_gelu(v128_t x) {
+    v128_t e = v_erf(wasm_f32x4_mul(x, splat(0.70710678118654752f)));
+    return wasm_f32x4_mul(wasm_f32x4_mul(splat(0.5f), x), wasm_f32x4_add(splat(1.0f), e));
+}
+
+/* Tanh GELU, 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), in the
+ * equivalent form x / (1 + e^(-2u)), which has no cancellation for x < 0. */
+static inline v128_t v_gelu_tanh(v128_t x) {
+    v128_t x3 = wasm_f32x4_mul(wasm_f32x4_mul(x, x), x);
+    v128_t u = wasm_f32x4_mul(splat(0.79788456080286536f), madd(splat(0.044715f), x3, x));
+    v128_t e = v_exp(wasm_f32x4_mul(u, splat(-2.0f)));
+    return wasm_f32x4_div(x, wasm_f32x4_add(splat(1.0f), e));
+}
+
+static inline v128_t v_relu(v128_t x) { return wasm_f32x4_pmax(splat(0.0f), x); } /* 0 < x ? x : 0 */
+
+/* One loop per function, so the choice is made once per call and the
+ * function's constants stay in registers; the tail runs the same vector
+ * code on a zero-padded copy. */
+#define ACT_LOOP(NAME, F)                                                      \
+    static void NAME(float *x, size_t n) {                                     \
+        size_t i = 0;                                                          \
+        for (; i + 4 <= n; i += 4) wasm_v128_store(x + i, F(wasm_v128_load(x + i))); \
+        if (i < n) {                                                           \
+            float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};                             \
+            memcpy(t, x + i, sizeof(float) * (n - i));                         \
+            wasm_v128_store(t, F(wasm_v128_load(t)));                          \
+            memcpy(x + i, t, sizeof(float) * (n - i));                         \
+        }                                                                      \
+    }
+ACT_LOOP(act_gelu, v_gelu)
+ACT_LOOP(act_gelu_tanh, v_gelu_tanh)
+ACT_LOOP(act_relu, v_relu)
+ACT_LOOP(act_tanh, v_tanh)
+ACT_LOOP(act_sigmoid, v_sigmoid)
+
+void sw_activate(float *x, size_t n, int32_t act) {
+    switch (act) {
+    case SW_ACT_GELU:      act_gelu(x, n); break;
+    case SW_ACT_GELU_TANH: act_gelu_tanh(x, n); break;
+    case SW_ACT_RELU:      act_relu(x, n); break;
+    case SW_ACT_TANH:      act_tanh(x, n); break;
+    case SW_ACT_SIGMOID:   act_sigmoid(x, n); break;
+    default:               break;   /* identity, as the reference */
+    }
+}
+
+/* ==== LayerNorm ==== */
+
+static inline float hsum(v128_t v) {
+    v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = wasm_f32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(v, 0);
+}
+
+static inline float hmax(v128_t v) {
+    v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(v, 0);
+}
+
+void sw_add_layernorm(float *y, const float *x, const float *r,
+                      const float *g, const float *b,
+                      int32_t rows, int32_t n, float eps) {
+    /* reference: https://pytorch.org/docs/stable/generated/torch.nn.LayerNorm.html
+     * Three passes over the row (sum, squared deviations, normalise), sums in
+     * two f32x4 accumulators each; y may alias x (same index read, then
+     * written). */
+    const int32_t n4 = n & ~3;
+    for (int32_t i = 0; i < rows; i++) {
+        const float *xi = x + (size_t)i * n;
+        const float *ri = r ? r + (size_t)i * n : NULL;
+        float *yi = y + (size_t)i * n;
+        v128_t s0 = splat(0.0f), s1 = splat(0.0f);
+        int32_t j = 0;
+        if (ri) {
+            for (; j + 8 <= n; j += 8) {
+                v128_t v0 = wasm_f32x4_add(wasm_v128_load(xi + j), wasm_v128_load(ri + j));
+                v128_t v1 = wasm_f32x4_add(wasm_v128_load(xi + j + 4), wasm_v128_load(ri + j + 4));
+                wasm_v128_store(yi + j, v0); wasm_v128_store(yi + j + 4, v1);
+                s0 = wasm_f32x4_add(s0, v0); s1 = wasm_f32x4_add(s1, v1);
+            }
+            for (; j < n4; j += 4) {
+                v128_t v0 = wasm_f32x4_add(wasm_v128_load(xi + j), wasm_v128_load(ri + j));
+                wasm_v128_store(yi + j, v0);
+                s0 = wasm_f32x4_add(s0, v0);
+            }
+        } else {
+            for (; j + 8 <= n; j += 8) {
+                v128_t v0 = wasm_v128_load(xi + j), v1 = wasm_v128_load(xi + j + 4);
+                wasm_v128_store(yi + j, v0); wasm_v128_store(yi + j + 4, v1);
+                s0 = wasm_f32x4_add(s0, v0); s1 = wasm_f32x4_add(s1, v1);
+            }
+            for (; j < n4; j += 4) {
+                v128_t v0 = wasm_v128_load(xi + j);
+                wasm_v128_store(yi + j, v0);
+                s0 = wasm_f32x4_add(s0, v0);
+            }
+        }
+        float sum = hsum(wasm_f32x4_add(s0, s1));
+        for (; j < n; j++) {
+            float v = xi[j] + (ri ? ri[j] : 0.0f);
+            yi[j] = v;
+            sum += v;
+        }
+        const float mean = sum / (float)n;
+        const v128_t vm = splat(mean);
+        s0 = s1 = splat(0.0f);
+        for (j = 0; j + 8 <= n; j += 8) {
+            v128_t d0 = wasm_f32x4_sub(wasm_v128_load(yi + j), vm);
+            v128_t d1 = wasm_f32x4_sub(wasm_v128_load(yi + j + 4), vm);
+            s0 = madd(d0, d0, s0); s1 = madd(d1, d1, s1);
+        }
+        for (; j < n4; j += 4) {
+            v128_t d0 = wasm_f32x4_sub(wasm_v128_load(yi + j), vm);
+            s0 = madd(d0, d0, s0);
+        }
+        float var = hsum(wasm_f32x4_add(s0, s1));
+        for (; j < n; j++) var += (yi[j] - mean) * (yi[j] - mean);
+        var /= (float)n;
+        const float inv = 1.0f / sqrtf(var + eps);
+        const v128_t vi = splat(inv);
+        for (j = 0; j < n4; j += 4) {
+            v128_t v = wasm_f32x4_mul(wasm_f32x4_sub(wasm_v128_load(yi + j), vm), vi);
+            wasm_v128_store(yi + j, madd(v, wasm_v128_load(g + j), wasm_v128_load(b + j)));
+        }
+        for (; j < n; j++) yi[j] = (yi[j] - mean) * inv * g[j] + b[j];
+    }
+}
+
+/* ==== attention ==== */
+
+/* The four sums of a0..a3 in one vector: [sum a0, sum a1, sum a2, sum a3]. */
+static inline v128_t hsum4(v128_t a0, v128_t a1, v128_t a2, v128_t a3) {
+    v128_t s01 = wasm_f32x4_add(wasm_i32x4_shuffle(a0, a1, 0, 4, 1, 5),
+                                wasm_i32x4_shuffle(a0, a1, 2, 6, 3, 7));
+    v128_t s23 = wasm_f32x4_add(wasm_i32x4_shuffle(a2, a3, 0, 4, 1, 5),
+                                wasm_i32x4_shuffle(a2, a3, 2, 6, 3, 7));
+    return wasm_f32x4_add(wasm_i32x4_shuffle(s01, s23, 0, 1, 4, 5),
+                          wasm_i32x4_shuffle(s01, s23, 2, 3, 6, 7));
+}
+
+/* o[c .. c+4*NVEC) = sum_j p[j] v[j][c ..], NVEC accumulators in registers. */
+#define PV_CHUNK(NVEC)                                                         \
+    static void pv_chunk##NVEC(float *o, const float *p, const float *v,       \
+                               int32_t n, size_t ld) {                         \
+        v128_t acc[NVEC];                                                      \
+        for (int t = 0; t < NVEC; t++) acc[t] = splat(0.0f);                   \
+        for (int32_t j = 0; j < n; j++) {                                      \
+            const v128_t pj = wasm_v128_load32_splat(p + j);                   \
+            const float *vj = v + (size_t)j * ld;                              \
+            for (int t = 0; t < NVEC; t++)                                     \
+                acc[t] = madd(pj, wasm_v128_load(vj + 4 * t), acc[t]);         \
+        }                                                                      \
+        for (int t = 0; t < NVEC; t++) wasm_v128_store(o + 4 * t, acc[t]);     \
+    }
+PV_CHUNK(8)
+PV_CHUNK(4)
+PV_CHUNK(1)
+
+/* p[0..n) = softmax(p * scale), in place. */
+static void softmax_row(float *p, int32_t n, float scale) {
+    const v128_t vs = splat(scale);
+    v128_t vmax = splat(-INFINITY);
+    int32_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+        v128_t t = wasm_f32x4_mul(wasm_v128_load(p + j), vs);
+        wasm_v128_store(p + j, t);
+        vmax = wasm_f32x4_pmax(vmax, t);
+    }
+    float mx = hmax(vmax);
+    for (; j < n; j++) {
+        p[j] *= scale;
+        if (p[j] > mx) mx = p[j];
+    }
+    const v128_t vm = splat(mx);
+    v128_t vsum = splat(0.0f);
+    for (j = 0; j + 4 <= n; j += 4) {
+        v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(p + j), vm));
+        wasm_v128_store(p + j, e);
+        vsum = wasm_f32x4_add(vsum, e);
+    }
+    float sum = hsum(vsum);
+    for (; j < n; j++) {
+        p[j] = expf(p[j] - mx);
+        sum += p[j];
+    }
+    const float inv = 1.0f / sum;
+    const v128_t vi = splat(inv);
+    for (j = 0; j + 4 <= n; j += 4) wasm_v128_store(p + j, wasm_f32x4_mul(wasm_v128_load(p + j), vi));
+    for (; j < n; j++) p[j] *= inv;
+}
+
+/* One query row at a time, with only the caller's n-float scratch:
+ * scores four keys at a time (SIMD over d, reduced with hsum4), softmax,
+ * then p.V SIMD over d in chunks of 32/16/4 columns. The path for short
+ * sequences, and the fallback when the blocked path cannot get memory. */
+static void attention_rows(float *out, const float *q, const float *k, const float *v,
+                           int32_t n, int32_t d, size_t ld, float scale, float *p) {
+    const int32_t d4 = d & ~3;
+    for (int32_t i = 0; i < n; i++) {
+        const float *qi = q + (size_t)i * ld;
+        int32_t j = 0;
+        for (; j + 4 <= n; j += 4) {
+            const float *k0 = k + (size_t)j * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+            v128_t a0 = splat(0.0f), a1 = splat(0.0f), a2 = splat(0.0f), a3 = splat(0.0f);
+            for (int32_t c = 0; c < d4; c += 4) {
+                v128_t qv = wasm_v128_load(qi + c);
+                a0 = madd(qv, wasm_v128_load(k0 + c), a0);
+                a1 = madd(qv, wasm_v128_load(k1 + c), a1);
+                a2 = madd(qv, wasm_v128_load(k2 + c), a2);
+                a3 = madd(qv, wasm_v128_load(k3 + c), a3);
+            }
+            v128_t sc = hsum4(a0, a1, a2, a3);
+            if (d4 < d) {
+                float t0 = 0.0f, t1 = 0.0f, t2 = 0.0f, t3 = 0.0f;
+                for (int32_t c = d4; c < d; c++) {
+                    t0 += qi[c] * k0[c]; t1 += qi[c] * k1[c];
+                    t2 += qi[c] * k2[c]; t3 += qi[c] * k3[c];
+                }
+                sc = wasm_f32x4_add(sc, wasm_f32x4_make(t0, t1, t2, t3));
+            }
+            wasm_v128_store(p + j, sc);
+        }
+        for (; j < n; j++) p[j] = sw_dot(qi, k + (size_t)j * ld, d);
+        softmax_row(p, n, scale);
+        float *oi = out + (size_t)i * ld;
+        int32_t c = 0;
+        for (; c + 32 <= d; c += 32) pv_chunk8(oi + c, p, v + c, n, ld);
+        for (; c + 16 <= d; c += 16) pv_chunk4(oi + c, p, v + c, n, ld);
+        for (; c + 4 <= d; c += 4) pv_chunk1(oi + c, p, v + c, n, ld);
+        for (; c < d; c++) {
+            float acc = 0.0f;
+            for (j = 0; j < n; j++) acc += p[j] * v[(size_t)j * ld + c];
+            oi[c] = acc;
+        }
+    }
+}
+
+/* MR query rows at a time, both products on the GEMM micro-kernel:
+ *   S[MR x n]  = Q_block K^T   K packed as the "W" of a Linear (panels of NR keys)
+ *   S          = softmax(S * scale), row by row
+ *   O[MR x d]  = S V           V packed as W^T (panels of NR columns of V)
+ * K and V are packed once per call (2 n d copies against 4 n^2 d flops), in
+ * a workspace from malloc. Returns -1, having done nothing, if malloc
+ * fails. */
+static int attention_blocked(float *out, const float *q, const float *k, const float *v,
+                             int32_t n, int32_t d, size_t ld, float scale) {
+    const int32_t npk = (n + NR - 1) / NR, npv = (d + NR - 1) / NR;
+    const size_t nk = (size_t)npk * NR * d, nv = (size_t)npv * NR * n;
+    const size_t ns = (size_t)MR * n, na = (size_t)MR * (n > d ? n : d);
+    float *ws = malloc(sizeof(float) * (nk + nv + ns + na));
+    if (!ws) return -1;
+    float *kp = ws, *vp = kp + nk, *sc = vp + nv, *a = sc + ns;
+    /* kp[(p*d + c)*NR + jj] = K[p*NR + jj][c], zero past n */
+    for (int32_t p = 0; p < npk; p++)
+        for (int32_t jj = 0; jj < NR; jj++) {
+            const int32_t j = p * NR + jj;
+            float *dst = kp + (size_t)p * d * NR + jj;
+            for (int32_t c = 0; c < d; c++) dst[(size_t)c * NR] = j < n ? k[(size_t)j * ld + c] : 0.0f;
+        }
+    /* vp[(p*n + j)*NR + cc] = V[j][p*NR + cc], zero past d */
+    for (int32_t p = 0; p < npv; p++) {
+        const int32_t cols = d - p * NR < NR ? d - p * NR : NR;
+        for (int32_t j = 0; j < n; j++) {
+            float *dst = vp + ((size_t)p * n + j) * NR;
+            memcpy(dst, v + (size_t)j * ld + (size_t)p * NR, sizeof(float) * cols);
+            for (int32_t cc = cols; cc < NR; cc++) dst[cc] = 0.0f;
+        }
+    }
+    for (int32_t i0 = 0; i0 < n; i0 += MR) {
+        const int32_t rows = n - i0 < MR ? n - i0 : MR;
+        pack_x(a, q + (size_t)i0 * ld, ld, rows, d);
+        for (int32_t p = 0; p < npk; p++)
+            gemm_tile_edge(a, kp + (size_t)p * d * NR, d, sc + (size_t)p * NR, (size_t)n,
+                           rows, n - p * NR < NR ? n - p * NR : NR, NULL, 0);
+        for (int32_t r = 0; r < rows; r++) softmax_row(sc + (size_t)r * n, n, scale);
+        pack_x(a, sc, (size_t)n, rows, n);
+        for (int32_t p = 0; p < npv; p++)
+            gemm_tile_edge(a, vp + (size_t)p * n * NR, n, out + (size_t)i0 * ld + (size_t)p * NR, ld,
+                           rows, d - p * NR < NR ? d - p * NR : NR, NULL, 0);
+    }
+    free(ws);
+    return 0;
+}
+
+void sw_attention_head(float *out, const float *q, const float *k,
+                       const float *v, int32_t n, int32_t d, int32_t ld,
+                       float scale, float *scratch) {
+    /* softmax(q k^T * scale) v; no mask (packed sequences). */
+    if (n <= 0 || d <= 0) return;
+    if (n >= 16 && attention_blocked(out, q, k, v, n, d, (size_t)ld, scale) == 0) return;
+    attention_rows(out, q, k, v, n, d, (size_t)ld, scale, scratch);
+}
+
+/* ==== dot ==== */
+
+float sw_dot(const float *a, const float *b, int32_t n) {
+    v128_t s0 = splat(0.0f), s1 = splat(0.0f), s2 = splat(0.0f), s3 = splat(0.0f);
+    int32_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = madd(wasm_v128_load(a + i), wasm_v128_load(b + i), s0);
+        s1 = madd(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4), s1);
+        s2 = madd(wasm_v128_load(a + i + 8), wasm_v128_load(b + i + 8), s2);
+        s3 = madd(wasm_v128_load(a + i + 12), wasm_v128_load(b + i + 12), s3);
+    }
+    for (; i + 4 <= n; i += 4) s0 = madd(wasm_v128_load(a + i), wasm_v128_load(b + i), s0);
+    float acc = hsum(wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3)));
+    for (; i < n; i++) acc += a[i] * b[i];
+    return acc;
+}
+
+#endif /* __wasm_simd128__ */

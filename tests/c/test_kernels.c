@@ -1,0 +1,364 @@
+/*
+ * test_kernels.c — every kernel of kernels.h against its plain-C reference.
+ *
+ * Built twice by the Makefile:
+ *   build/test_kernels          host cc under ASan + UBSan. Without SIMD128
+ *                               the unsuffixed kernels *are* the references,
+ *                               so this run checks memory safety of the
+ *                               harness and the references.
+ *   make test-wasm-kernels      emcc -msimd128, run by node: the SIMD128
+ *                               kernels of kernels_simd.c against the
+ *                               references, for real.
+ *
+ * Inputs are random (fixed-seed xorshift), shapes include odd tails. Outputs
+ * are compared with an abs+rel tolerance, |fast - ref| <= atol + rtol |ref|
+ * (llm.c's check_tensor, dev/cuda/common.h). Buffers carry canaries past
+ * their end, and outputs start as NaN, so a kernel that reads what it has not
+ * written, or writes past its rows, fails in WASM too where no ASan runs.
+ *
+ * No framework: each check counts once, failures print the first mismatches
+ * and the max difference, the last line is "N passed, M failed", and the exit
+ * status is non-zero on any failure.
+ */
+#include "kernels.h"
+#include "sentence_wasm.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ==== checks ==== */
+
+static int n_pass, n_fail;
+static double worst;        /* max |diff| / tolerance since the last section() */
+
+/* Prints how close the previous section came to its tolerances. */
+static void section(const char *name) {
+    printf("  %-12s worst |diff| / tolerance = %.3f\n", name, worst);
+    worst = 0.0;
+}
+
+/* Compares a[n] (kernel) to ref[n]. Prints the label, the first mismatches
+ * and the max abs difference on failure. Returns 1 if all match. */
+static int check_tensor(const char *label, const float *a, const float *ref, size_t n,
+                        double atol, double rtol) {
+    size_t bad = 0;
+    double maxdiff = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        double d = fabs((double)a[i] - (double)ref[i]);
+        int ok = d <= atol + rtol * fabs((double)ref[i]);
+        if (isnan(a[i]) || isnan(ref[i])) {       /* NaN only where the reference has one */
+            ok = isnan(a[i]) && isnan(ref[i]);
+            d = ok ? 0.0 : INFINITY;
+        }
+        if (d > maxdiff) maxdiff = d;
+        if (d / (atol + rtol * fabs((double)ref[i])) > worst) worst = d / (atol + rtol * fabs((double)ref[i]));
+        if (!ok) {
+            if (bad < 5)
+                fprintf(stderr, "  %s [%zu]: got %.9g, want %.9g (diff %.3g)\n",
+                        label, i, a[i], ref[i], fabs((double)a[i] - (double)ref[i]));
+            bad++;
+        }
+    }
+    if (bad) {
+        n_fail++;
+        fprintf(stderr, "FAIL %s: %zu of %zu mismatched, max diff %.3g (atol %.3g, rtol %.3g)\n",
+                label, bad, n, maxdiff, atol, rtol);
+        return 0;
+    }
+    n_pass++;
+    return 1;
+}
+
+/* A plain condition, for canaries and the like. */
+#define CHECK(label, cond)                                                      \
+    do {                                                                        \
+        if (cond) n_pass++;                                                     \
+        else { n_fail++; fprintf(stderr, "FAIL %s: %s\n", (label), #cond); }    \
+    } while (0)
+
+/* ==== helpers ==== */
+
+static unsigned rng = 0x9e3779b9u;
+
+static float frand(void) { /* uniform in [-1, 1) */
+    rng ^= rng << 13; rng ^= rng >> 17; rng ^= rng << 5;
+    return (float)(rng >> 8) / 8388608.0f - 1.0f;
+}
+
+static void *xmalloc(size_t bytes) {
+    void *p = malloc(bytes ? bytes : 1);
+    if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
+    return p;
+}
+
+#define CANARY 16          /* floats past every output buffer        */
+#define CANARY_VALUE 1234.5f
+
+/* n floats plus CANARY sentinel floats after them. */
+static float *alloc_out(size_t n) {
+    float *p = xmalloc(sizeof(float) * (n + CANARY));
+    for (size_t i = 0; i < n; i++) p[i] = NAN;
+    for (size_t i = 0; i < CANARY; i++) p[n + i] = CANARY_VALUE;
+    return p;
+}
+
+static int canary_ok(const float *p, size_t n) {
+    for (size_t i = 0; i < CANARY; i++)
+        if (p[n + i] != CANARY_VALUE) return 0;
+    return 1;
+}
+
+static float *alloc_rand(size_t n, float scale, float offset) {
+    float *p = xmalloc(sizeof(float) * n);
+    for (size_t i = 0; i < n; i++) p[i] = offset + scale * frand();
+    return p;
+}
+
+/* ==== Linear ==== */
+
+/* One shape, packed and unpacked, with and without bias. */
+static void test_linear_shape(int32_t m, int32_t in, int32_t out) {
+    char label[96];
+    float *x = alloc_rand((size_t)m * in, 1.0f, 0.0f);
+    float *w = alloc_rand((size_t)out * in, 1.0f, 0.0f);
+    float *b = alloc_rand((size_t)out, 1.0f, 0.0f);
+    float *ref = xmalloc(sizeof(float) * (size_t)m * out);
+    float *y = alloc_out((size_t)m * out);
+    /* float sums of `in` terms: error grows like sqrt(in) */
+    const double tol = 2e-6 * sqrt((double)in);
+    for (int bias = 0; bias < 2; bias++) {
+        sw_linear l = {in, out, w, bias ? b : NULL, NULL};
+        sw_linear_forward_ref(&l, x, m, ref);
+        for (int packed = 0; packed < 2; packed++) {
+            if (packed && sw_linear_pack(&l) != 0) { fprintf(stderr, "pack: out of memory\n"); exit(2); }
+            for (size_t i = 0; i < (size_t)m * out; i++) y[i] = NAN;
+            sw_linear_forward(&l, x, m, y);
+            snprintf(label, sizeof label, "linear m=%d in=%d out=%d %s %s", m, in, out,
+                     packed ? "packed" : "unpacked", bias ? "bias" : "no-bias");
+            check_tensor(label, y, ref, (size_t)m * out, tol, tol);
+            CHECK(label, canary_ok(y, (size_t)m * out));
+            sw_linear_unpack(&l);
+            CHECK(label, l.packed == NULL);
+        }
+    }
+    free(x); free(w); free(b); free(ref); free(y);
+}
+
+static void test_linear(void) {
+    static const int32_t ms[] = {1, 2, 3, 5, 7, 13, 64, 130};
+    static const int32_t dims[] = {1, 3, 4, 5, 8, 17, 32, 33, 64, 100, 384};
+    const size_t nm = sizeof ms / sizeof ms[0], nd = sizeof dims / sizeof dims[0];
+    for (size_t a = 0; a < nm; a++)
+        for (size_t i = 0; i < nd; i++)
+            for (size_t o = 0; o < nd; o++)
+                test_linear_shape(ms[a], dims[i], dims[o]);
+    /* deep K (several K blocks, one not a multiple of 4), wide outputs
+     * (several column blocks), BERT-like feed-forward shapes */
+    test_linear_shape(64, 1536, 384);
+    test_linear_shape(37, 384, 1536);
+    test_linear_shape(5, 768, 1000);
+    test_linear_shape(4, 601, 30);
+    test_linear_shape(9, 1027, 13);
+    test_linear_shape(130, 384, 1536);
+
+    /* Packing twice replaces the first packing (no leak under ASan), and a
+     * layer with in == 0 gives the bias. */
+    {
+        float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {0.5f, -0.5f}, x[3] = {1, 1, 1}, y[2];
+        sw_linear l = {3, 2, w, b, NULL};
+        CHECK("linear repack", sw_linear_pack(&l) == 0 && sw_linear_pack(&l) == 0);
+        sw_linear_forward(&l, x, 1, y);
+        CHECK("linear repack", y[0] == 6.5f && y[1] == 14.5f);
+        sw_linear_unpack(&l);
+        sw_linear_unpack(&l);
+        CHECK("linear unpack twice", l.packed == NULL);
+        sw_linear z = {0, 2, w, b, NULL};
+        CHECK("linear in=0 pack", sw_linear_pack(&z) == 0);
+        y[0] = y[1] = NAN;
+        sw_linear_forward(&z, x, 1, y);
+        CHECK("linear in=0", y[0] == 0.5f && y[1] == -0.5f);
+        sw_linear_unpack(&z);
+    }
+}
+
+/* ==== LayerNorm ==== */
+
+static void test_layernorm(void) {
+    static const int32_t ns[] = {1, 3, 4, 5, 8, 17, 32, 33, 64, 100, 384, 768};
+    static const int32_t rows_[] = {1, 3, 7};
+    char label[96];
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
+        for (size_t c = 0; c < sizeof rows_ / sizeof rows_[0]; c++) {
+            const int32_t n = ns[a], rows = rows_[c];
+            const size_t len = (size_t)rows * n;
+            /* an offset mean, so the variance pass must subtract it */
+            float *x = alloc_rand(len, 2.0f, 3.0f);
+            float *r = alloc_rand(len, 1.0f, -1.0f);
+            float *g = alloc_rand((size_t)n, 0.5f, 1.0f);
+            float *b = alloc_rand((size_t)n, 0.5f, 0.0f);
+            float *ref = xmalloc(sizeof(float) * len);
+            float *y = alloc_out(len);
+            float *inplace = alloc_out(len);
+            for (int variant = 0; variant < 4; variant++) {
+                const float *rr = (variant & 1) ? r : NULL;
+                float eps = (variant & 2) ? 1e-5f : 1e-12f;
+                sw_add_layernorm_ref(ref, x, rr, g, b, rows, n, eps);
+                sw_add_layernorm(y, x, rr, g, b, rows, n, eps);
+                snprintf(label, sizeof label, "layernorm rows=%d n=%d %s eps=%g", rows, n,
+                         rr ? "residual" : "plain", (double)eps);
+                check_tensor(label, y, ref, len, 2e-5, 2e-5);
+                CHECK(label, canary_ok(y, len));
+                /* y == x */
+                memcpy(inplace, x, sizeof(float) * len);
+                sw_add_layernorm(inplace, inplace, rr, g, b, rows, n, eps);
+                snprintf(label, sizeof label, "layernorm in-place rows=%d n=%d %s eps=%g", rows, n,
+                         rr ? "residual" : "plain", (double)eps);
+                check_tensor(label, inplace, ref, len, 2e-5, 2e-5);
+                CHECK(label, canary_ok(inplace, len));
+            }
+            free(x); free(r); free(g); free(b); free(ref); free(y); free(inplace);
+        }
+    }
+    /* A constant row: variance 0, the output is the bias. */
+    {
+        float x[5] = {2, 2, 2, 2, 2}, g[5] = {1, 1, 1, 1, 1}, b[5] = {0, 1, 2, 3, 4}, y[5], ref[5];
+        sw_add_layernorm_ref(ref, x, NULL, g, b, 1, 5, 1e-12f);
+        sw_add_layernorm(y, x, NULL, g, b, 1, 5, 1e-12f);
+        check_tensor("layernorm constant row", y, ref, 5, 1e-6, 0.0);
+    }
+}
+
+/* ==== activations ==== */
+
+static const char *act_name(int32_t act) {
+    switch (act) {
+    case SW_ACT_IDENTITY:  return "identity";
+    case SW_ACT_GELU:      return "gelu";
+    case SW_ACT_GELU_TANH: return "gelu_tanh";
+    case SW_ACT_RELU:      return "relu";
+    case SW_ACT_TANH:      return "tanh";
+    case SW_ACT_SIGMOID:   return "sigmoid";
+    default:               return "unknown";
+    }
+}
+
+static void test_activations(void) {
+    /* [-10, 10] in steps of 1/1024, the extremes, and random points */
+    static const float extremes[] = {0.0f, -0.0f, 100.0f, -100.0f, 1e-30f, -1e-30f, 1e-7f, -1e-7f,
+                                     88.0f, -88.0f, 89.0f, -89.0f, 0.625f, -0.625f, 0.6519f,
+                                     5.57f, -5.57f, 1e4f, -1e4f, 3.0e38f, -3.0e38f};
+    const size_t n_grid = 20 * 1024 + 1, n_ext = sizeof extremes / sizeof extremes[0];
+    const size_t n = n_grid + n_ext + 1000;
+    float *x = xmalloc(sizeof(float) * n);
+    for (size_t i = 0; i < n_grid; i++) x[i] = -10.0f + (float)i / 1024.0f;
+    memcpy(x + n_grid, extremes, sizeof extremes);
+    for (size_t i = n_grid + n_ext; i < n; i++) x[i] = 6.0f * frand();
+    float *ref = xmalloc(sizeof(float) * n);
+    float *y = alloc_out(n);
+    char label[96];
+    for (int32_t act = SW_ACT_IDENTITY; act <= SW_ACT_SIGMOID + 1; act++) {
+        /* Tolerances: the functions are within ~1e-7 of exact; so is the
+         * reference, except where 1 + erf/tanh cancels (x < 0), which adds
+         * ~0.5 |x| ulp(1). Hence an absolute term. */
+        double atol = act == SW_ACT_GELU || act == SW_ACT_GELU_TANH ? 4e-7 : 2e-7;
+        double rtol = 4e-7;
+        memcpy(ref, x, sizeof(float) * n);
+        sw_activate_ref(ref, n, act);
+        memcpy(y, x, sizeof(float) * n);
+        sw_activate(y, n, act);
+        snprintf(label, sizeof label, "activate %s (%d) n=%zu", act_name(act), act, n);
+        check_tensor(label, y, ref, n, atol, rtol);
+        CHECK(label, canary_ok(y, n));
+        /* every tail length, from an unaligned start */
+        for (size_t len = 0; len <= 9; len++) {
+            memcpy(ref, x + 3 + 1024 * len, sizeof(float) * len);
+            sw_activate_ref(ref, len, act);
+            float *t = alloc_out(len + 1);
+            memcpy(t + 1, x + 3 + 1024 * len, sizeof(float) * len);
+            sw_activate(t + 1, len, act);
+            snprintf(label, sizeof label, "activate %s n=%zu (tail)", act_name(act), len);
+            check_tensor(label, t + 1, ref, len, atol, rtol);
+            CHECK(label, canary_ok(t, len + 1));
+            free(t);
+        }
+    }
+    free(x); free(ref); free(y);
+}
+
+/* ==== attention ==== */
+
+static void test_attention(void) {
+    static const int32_t ns[] = {1, 2, 7, 64, 200};
+    static const int32_t ds[] = {1, 3, 8, 32, 64};
+    char label[96];
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
+        for (size_t c = 0; c < sizeof ds / sizeof ds[0]; c++) {
+            const int32_t n = ns[a], d = ds[c];
+            /* the head's columns sit inside wider rows, as in packed Q|K|V */
+            const int32_t ld = 3 * d + 5;
+            const size_t len = (size_t)n * ld;
+            /* scale 2: scores up to a few units, softmax neither flat nor one-hot */
+            float *q = alloc_rand(len, 2.0f, 0.0f);
+            float *k = alloc_rand(len, 2.0f, 0.0f);
+            float *v = alloc_rand(len, 1.0f, 0.0f);
+            float *ref = alloc_out(len), *out = alloc_out(len);
+            float *s_ref = alloc_out((size_t)n), *s = alloc_out((size_t)n);
+            for (size_t i = 0; i < len; i++) ref[i] = out[i] = -7.0f; /* outside the head: untouched */
+            const float scale = 1.0f / sqrtf((float)d);
+            /* The weights move by ~|score| ulps when a score is off by one
+             * rounding, so the tolerance scales with the largest score. */
+            double smax = 0.0;
+            for (int32_t i = 0; i < n; i++)
+                for (int32_t j = 0; j < n; j++) {
+                    double t = fabs(sw_dot_ref(q + (size_t)i * ld, k + (size_t)j * ld, d) * scale);
+                    if (t > smax) smax = t;
+                }
+            for (int peaked = 0; peaked < 2; peaked++) {
+                /* scale x8: most weight on few keys */
+                const float sc = peaked ? 8.0f * scale : scale;
+                const double tol = 2e-7 * (1.0 + (peaked ? 8.0 : 1.0) * smax);
+                sw_attention_head_ref(ref, q, k, v, n, d, ld, sc, s_ref);
+                sw_attention_head(out, q, k, v, n, d, ld, sc, s);
+                snprintf(label, sizeof label, "attention n=%d d=%d ld=%d%s", n, d, ld, peaked ? " peaked" : "");
+                check_tensor(label, out, ref, len, tol, tol);
+                CHECK(label, canary_ok(out, len) && canary_ok(s, (size_t)n));
+            }
+            free(q); free(k); free(v); free(ref); free(out); free(s_ref); free(s);
+        }
+    }
+}
+
+/* ==== dot ==== */
+
+static void test_dot(void) {
+    static const int32_t ns[] = {0, 1, 3, 4, 5, 15, 16, 17, 33, 64, 100, 384, 1000, 1536};
+    char label[64];
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
+        const int32_t n = ns[a];
+        float *x = alloc_rand((size_t)n + 1, 1.0f, 0.0f), *y = alloc_rand((size_t)n + 1, 1.0f, 0.0f);
+        for (int off = 0; off < 2; off++) {  /* aligned and unaligned starts */
+            float got = sw_dot(x + off, y + off, n), want = sw_dot_ref(x + off, y + off, n);
+            snprintf(label, sizeof label, "dot n=%d offset=%d", n, off);
+            double tol = 2e-6 * sqrt((double)n + 1.0);
+            check_tensor(label, &got, &want, 1, tol, tol);
+        }
+        free(x); free(y);
+    }
+}
+
+int main(void) {
+#ifdef __wasm_simd128__
+    printf("test_kernels: WASM SIMD128 kernels vs references\n");
+#else
+    printf("test_kernels: no SIMD128, fallbacks vs references (memory safety)\n");
+#endif
+    test_linear();     section("linear");
+    test_layernorm();  section("layernorm");
+    test_activations(); section("activations");
+    test_attention();  section("attention");
+    test_dot();        section("dot");
+    printf("%d passed, %d failed\n", n_pass, n_fail);
+    return n_fail ? 1 : 0;
+}
