@@ -81,14 +81,15 @@ test-native: $(BUILD)/test_header $(BUILD)/test_engine $(BUILD)/test_kernels
 	$(BUILD)/test_kernels
 	$(BUILD)/test_engine
 
-# The SIMD128 kernels against the references, compiled to WASM and run by Node.
-$(BUILD)/test_kernels_wasm.js: tests/c/test_kernels.c $(SRC) $(HDR)
+# The SIMD128 kernels against the references, compiled to WASM and run by Node
+# (.cjs: the package is "type": "module" and Emscripten's node output is CommonJS).
+$(BUILD)/test_kernels_wasm.cjs: tests/c/test_kernels.c $(SRC) $(HDR)
 	@mkdir -p $(BUILD)
 	$(EMCC) -O2 -msimd128 -std=c99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
 	  -sENVIRONMENT=node tests/c/test_kernels.c $(SRC) -o $@
 
-test-wasm-kernels: $(BUILD)/test_kernels_wasm.js
-	node $(BUILD)/test_kernels_wasm.js
+test-wasm-kernels: $(BUILD)/test_kernels_wasm.cjs
+	node $(BUILD)/test_kernels_wasm.cjs
 
 # node:test suites; they load dist/sentence-wasm.wasm. The browser suites
 # (tests/browser/) are left to test-browser, so `make test` runs them once.
