@@ -225,16 +225,28 @@ int sw_model_add_tensor(sw_model *m, const char *name, int32_t dtype, int32_t nd
     return SW_OK;
 }
 
-static int pack_linear(sw_linear *l) {
+/* Packs a layer's weights for the fast GEMM. Once a packed copy exists the
+ * kernels never read w again, so it is freed: the weights exist once. (The
+ * scalar build packs nothing and keeps w.) */
+static int pack_linear(sw_linear *l, int free_w) {
+    if (l->packed) return SW_OK; /* a finalize retried after running out of memory */
     if (sw_linear_pack(l) != 0) return sw_fail(SW_ERR_NO_MEMORY, "out of memory packing weights");
+    if (l->packed && free_w) {
+        SW_FREE(l->w);
+        l->w = NULL;
+    }
     return SW_OK;
+}
+
+static size_t packed_bytes(const sw_linear *l) {
+    /* Panels round the output count up; 16 columns bounds that rounding. */
+    return l->packed ? (size_t)l->in * (size_t)(l->out + 15) * sizeof(float) : 0;
 }
 
 int sw_model_finalize(sw_model *m) {
     sw_clear_error();
     if (!m) return sw_fail(SW_ERR_INVALID_ARG, "sw_model_finalize: NULL model");
     if (m->finalized) return SW_OK;
-    size_t bytes = 0;
     for (int32_t i = 0; i < m->n_slots; i++) {
         const sw_slot *s = &m->slots[i];
         if (!*s->dst) {
@@ -242,26 +254,26 @@ int sw_model_finalize(sw_model *m) {
                            (m->cfg.heads && strncmp(s->name, "cls.", 4) && strncmp(s->name, "classifier", 10)) ? "bert." : "",
                            s->name);
         }
-        bytes += (size_t)(s->shape[0] * (s->ndim == 2 ? s->shape[1] : 1)) * sizeof(float);
     }
     for (int32_t i = 0; i < m->cfg.num_layers; i++) {
         sw_layer *ly = &m->layers[i];
         sw_linear *ls[] = {&ly->q, &ly->k, &ly->v, &ly->attn_out, &ly->inter, &ly->out};
         for (size_t j = 0; j < sizeof ls / sizeof ls[0]; j++) {
-            int rc = pack_linear(ls[j]);
+            int rc = pack_linear(ls[j], 1);
             if (rc != SW_OK) return rc;
-            if (ls[j]->packed) bytes += (size_t)ls[j]->in * ls[j]->out * sizeof(float);
         }
     }
     if (m->cfg.heads & SW_HEAD_CLASSIFIER) {
-        if (pack_linear(&m->pooler) != SW_OK || pack_linear(&m->classifier) != SW_OK) return SW_ERR_NO_MEMORY;
+        if (pack_linear(&m->pooler, 1) != SW_OK || pack_linear(&m->classifier, 1) != SW_OK) return SW_ERR_NO_MEMORY;
     }
     if (m->cfg.heads & SW_HEAD_MLM) {
-        if (pack_linear(&m->mlm_dense) != SW_OK) return SW_ERR_NO_MEMORY;
+        if (pack_linear(&m->mlm_dense, 1) != SW_OK) return SW_ERR_NO_MEMORY;
         const int32_t V = m->cfg.vocab_size, H = m->cfg.hidden_size;
-        m->n_vocab_chunks = (V + SW_VOCAB_CHUNK - 1) / SW_VOCAB_CHUNK;
-        m->vocab_chunks = (sw_linear *)SW_CALLOC((size_t)m->n_vocab_chunks, sizeof *m->vocab_chunks);
-        if (!m->vocab_chunks) return sw_fail(SW_ERR_NO_MEMORY, "out of memory");
+        if (!m->vocab_chunks) {
+            m->n_vocab_chunks = (V + SW_VOCAB_CHUNK - 1) / SW_VOCAB_CHUNK;
+            m->vocab_chunks = (sw_linear *)SW_CALLOC((size_t)m->n_vocab_chunks, sizeof *m->vocab_chunks);
+            if (!m->vocab_chunks) return sw_fail(SW_ERR_NO_MEMORY, "out of memory");
+        }
         for (int32_t c = 0; c < m->n_vocab_chunks; c++) {
             sw_linear *l = &m->vocab_chunks[c];
             int32_t first = c * SW_VOCAB_CHUNK;
@@ -269,10 +281,23 @@ int sw_model_finalize(sw_model *m) {
             l->out = (V - first < SW_VOCAB_CHUNK) ? V - first : SW_VOCAB_CHUNK;
             l->w = m->word_emb + (size_t)first * H; /* tied decoder: a view, not a copy */
             l->b = m->mlm_bias + first;
-            if (pack_linear(l) != SW_OK) return SW_ERR_NO_MEMORY;
-            if (l->packed) bytes += (size_t)l->in * l->out * sizeof(float);
+            /* the view stays: word_emb is also the embedding table */
+            if (pack_linear(l, 0) != SW_OK) return SW_ERR_NO_MEMORY;
         }
     }
+    /* What the model holds now: the tensors still allocated, plus packed copies. */
+    size_t bytes = 0;
+    for (int32_t i = 0; i < m->n_slots; i++) {
+        const sw_slot *s = &m->slots[i];
+        if (*s->dst) bytes += (size_t)(s->shape[0] * (s->ndim == 2 ? s->shape[1] : 1)) * sizeof(float);
+    }
+    for (int32_t i = 0; i < m->cfg.num_layers; i++) {
+        const sw_layer *ly = &m->layers[i];
+        bytes += packed_bytes(&ly->q) + packed_bytes(&ly->k) + packed_bytes(&ly->v) +
+                 packed_bytes(&ly->attn_out) + packed_bytes(&ly->inter) + packed_bytes(&ly->out);
+    }
+    bytes += packed_bytes(&m->pooler) + packed_bytes(&m->classifier) + packed_bytes(&m->mlm_dense);
+    for (int32_t c = 0; c < m->n_vocab_chunks; c++) bytes += packed_bytes(&m->vocab_chunks[c]);
     m->weight_bytes = bytes;
     m->finalized = 1;
     return SW_OK;

@@ -76,7 +76,6 @@ struct sw_dense {
     sw_linear lin; /* linear.weight [out x in], linear.bias [out] */
     int32_t has_bias;
     int32_t act;
-    int packed; /* reserved: set once a packed copy exists */
 };
 
 sw_dense *sw_dense_create(int32_t in_features, int32_t out_features, int32_t has_bias, int32_t act) {
@@ -116,25 +115,32 @@ int sw_dense_add_tensor(sw_dense *d, const char *name, int32_t dtype, int32_t nd
     } else {
         return SW_OK; /* not ours */
     }
-    if (*dst) return sw_fail(SW_ERR_BAD_TENSOR, "Dense: tensor \"%s\" is given twice", name);
-    if (d->packed) return sw_fail(SW_ERR_STATE, "Dense: tensors added after first use");
-    return sw_tensor_to_f32(name, dtype, ndim, shape, data, nbytes, exp_ndim, exp_shape, dst);
+    if (*dst || (dst == &d->lin.w && d->lin.packed))
+        return sw_fail(SW_ERR_BAD_TENSOR, "Dense: tensor \"%s\" is given twice", name);
+    int rc = sw_tensor_to_f32(name, dtype, ndim, shape, data, nbytes, exp_ndim, exp_shape, dst);
+    if (rc != SW_OK || dst != &d->lin.w) return rc;
+    /* Pack for the fast GEMM now; the packed copy replaces w (see encoder.c). */
+    if (sw_linear_pack(&d->lin) != 0) return sw_fail(SW_ERR_NO_MEMORY, "Dense: out of memory packing weights");
+    if (d->lin.packed) {
+        SW_FREE(d->lin.w);
+        d->lin.w = NULL;
+    }
+    return SW_OK;
 }
 
 int sw_dense_forward(const sw_dense *d, const float *x, int32_t n, float *y) {
     sw_clear_error();
     if (!d || !x || !y || n < 0) return sw_fail(SW_ERR_INVALID_ARG, "Dense: bad arguments");
-    if (!d->lin.w) return sw_fail(SW_ERR_MISSING_TENSOR, "Dense: tensor \"linear.weight\" is missing");
+    if (!d->lin.w && !d->lin.packed) return sw_fail(SW_ERR_MISSING_TENSOR, "Dense: tensor \"linear.weight\" is missing");
     if (d->has_bias && !d->lin.b) return sw_fail(SW_ERR_MISSING_TENSOR, "Dense: tensor \"linear.bias\" is missing");
-    /* Dense layers are small and run once per text: the reference product
-     * is fast enough and needs no packed copy. */
-    sw_linear_forward_ref(&d->lin, x, n, y);
+    sw_linear_forward(&d->lin, x, n, y);
     sw_activate(y, (size_t)n * d->lin.out, d->act);
     return SW_OK;
 }
 
 void sw_dense_free(sw_dense *d) {
     if (!d) return;
+    sw_linear_unpack(&d->lin);
     SW_FREE(d->lin.w);
     SW_FREE(d->lin.b);
     SW_FREE(d);

@@ -73,21 +73,39 @@ for (const name of names) {
       assertAllClose(await model.encode(inputs, { truncateDim: td, normalizeEmbeddings: true }),
         ref.encode_truncate_dim_normalized, 'truncate+normalize');
     });
-    await t.test('quantized precisions are exact', async () => {
+    await t.test('quantize_embeddings is exact on the library\'s own vectors', () => {
+      // int8/uint8 truncate (x - min) / step: a 1e-7 difference in a vector
+      // can move a value across an integer, so bit-exactness is checked on
+      // the library's float32 vectors, where the algorithm alone decides.
       const q = ref.quantized;
+      const refEmbs = ref.encode_default.map((v) => Float32Array.from(v));
+      for (const precision of ['int8', 'uint8', 'binary', 'ubinary']) {
+        const out = util.quantizeEmbeddings(refEmbs, precision);
+        out.forEach((v, i) => assert.deepEqual([...v], q[precision][i], `${precision} input ${i}`));
+      }
+      const calibrated = util.quantizeEmbeddings(refEmbs, 'int8', { calibrationEmbeddings: refEmbs.slice(0, 10) });
+      calibrated.forEach((v, i) => assert.deepEqual([...v], q.int8_with_calibration_first10[i], `calibrated ${i}`));
+    });
+    await t.test('encode(precision) gives the library\'s quantized vectors (int8/uint8 within one step)', async () => {
+      const q = ref.quantized;
+      let exact = 0, total = 0;
       for (const precision of ['int8', 'uint8', 'binary', 'ubinary']) {
         const out = await model.encode(inputs, { precision });
         const Type = precision === 'int8' || precision === 'binary' ? Int8Array : Uint8Array;
         out.forEach((v, i) => {
           assert.ok(v instanceof Type, `${precision} type`);
-          assert.deepEqual([...v], q[precision][i], `${precision} input ${i}`);
+          assert.equal(v.length, q[precision][i].length);
+          v.forEach((x, j) => {
+            const want = q[precision][i][j];
+            total++;
+            if (x === want) { exact++; return; }
+            // only a truncation boundary may differ, and only for the scaled precisions
+            assert.ok((precision === 'int8' || precision === 'uint8') && Math.abs(x - want) === 1,
+              `${precision} input ${i} dim ${j}: ${x} vs ${want}`);
+          });
         });
       }
-      // Calibrated ranges make values that are not the range ends sensitive to
-      // 1e-7 differences, so this checks the quantizer on the library's own vectors.
-      const refEmbs = ref.encode_default.map((v) => Float32Array.from(v));
-      const calibrated = util.quantizeEmbeddings(refEmbs, 'int8', { calibrationEmbeddings: refEmbs.slice(0, 10) });
-      calibrated.forEach((v, i) => assert.deepEqual([...v], q.int8_with_calibration_first10[i], `calibrated ${i}`));
+      assert.ok(exact / total > 0.99, `${exact} of ${total} exact`);
     });
     await t.test('similarity and similarityPairwise', () => {
       const sim = model.similarity(defaults, defaults);
