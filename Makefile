@@ -58,7 +58,7 @@ $(DIST)/sentence-wasm.wasm: $(SRC) $(HDR)
 # (chromium: the headless browser of tests/browser/, driven by playwright-core).
 setup:
 	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q emscripten clang chromium
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q emscripten clang chromium libclang-rt-14-dev
 	npm ci
 
 # ---- tests ----
@@ -126,3 +126,46 @@ bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR)
 	$(EMCC) -O3 -msimd128 -std=gnu99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
 	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c -o $(BUILD)/gemm_bench.cjs
 	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS)
+
+# ---- fuzzing (issue 6: hostile input) ----
+# libFuzzer targets in tests/fuzz/ for every C entry point that takes outside
+# bytes or descriptors: tensor descriptors + F16/BF16 conversion
+# (fuzz_tensors), the forward pass and its heads (fuzz_forward), sw_pool and
+# sw_l2_normalize (fuzz_heads). Built like test-native, under ASan + UBSan
+# (stopping at the first report), plus -fsanitize=fuzzer; needs Debian's clang
+# and its fuzzer runtime, libclang-rt-14-dev (installed by `make setup`).
+#   make fuzz                    each target for FUZZ_SECONDS (default 60)
+#   make fuzz FUZZ_SECONDS=600   a longer hunt
+#   make fuzz-ci                 the bounded pass CI runs: 20 s per target
+# Seed corpora are written by the targets themselves (SW_FUZZ_SEEDS=<dir>),
+# never committed; what the fuzzer finds stays in build/fuzz/corpus/<target>,
+# a crashing input in build/fuzz/crash-<target>-*, the full log in
+# build/fuzz/<target>.log. A failure prints the log's end and stops make.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS := fuzz_tensors fuzz_forward fuzz_heads
+FUZZ_CFLAGS  := -std=c99 -O1 -g -Wall -Wextra -Isrc -fsanitize=fuzzer,address,undefined \
+  -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+# -timeout: one input running 10 s is a hang, a finding; -rss_limit_mb: an
+# input that makes the engine allocate 2 GB is one too.
+FUZZ_RUN := -timeout=10 -rss_limit_mb=2048 -max_len=4096 -print_final_stats=1
+
+.PHONY: fuzz fuzz-ci
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/fuzz_util.h $(SRC) $(HDR)
+	@mkdir -p $(BUILD)/fuzz
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $< $(SRC) -lm -o $@
+
+fuzz: $(addprefix $(BUILD)/fuzz/,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  rm -rf $(BUILD)/fuzz/seeds/$$t && mkdir -p $(BUILD)/fuzz/seeds/$$t $(BUILD)/fuzz/corpus/$$t && \
+	  SW_FUZZ_SEEDS=$(BUILD)/fuzz/seeds/$$t $(BUILD)/fuzz/$$t || exit 1; \
+	  echo "== $$t: $(FUZZ_SECONDS) s"; \
+	  $(BUILD)/fuzz/$$t $(FUZZ_RUN) -max_total_time=$(FUZZ_SECONDS) -artifact_prefix=$(BUILD)/fuzz/crash-$$t- \
+	    $(BUILD)/fuzz/corpus/$$t $(BUILD)/fuzz/seeds/$$t > $(BUILD)/fuzz/$$t.log 2>&1 \
+	    || { tail -n 40 $(BUILD)/fuzz/$$t.log; echo "fuzz: $$t failed (input in $(BUILD)/fuzz/crash-$$t-*)"; exit 1; }; \
+	  grep -E '^#[0-9]+[[:space:]]+(INITED|DONE)|^stat::(number_of_executed_units|average_exec_per_sec|peak_rss_mb)' $(BUILD)/fuzz/$$t.log; \
+	done
+
+fuzz-ci:
+	$(MAKE) fuzz FUZZ_SECONDS=20

@@ -24,6 +24,7 @@ export class DensePipeline {
     const first = spec.modules[0];
     const tokJson = parseTokenizerJson(first.tokenizerText, first.kind === 'transformer' ? 'tokenizer.json' : '0_StaticEmbedding/tokenizer.json');
     const tokenizer = loadTokenizer(tokJson, { tokenizerConfig: first.tokenizerConfig ?? null });
+    checkVocabFits(tokenizer, first);
     try {
       if (first.kind === 'transformer') {
         this.text = new TextEncoderForModel(tokenizer, {
@@ -162,6 +163,24 @@ export class DensePipeline {
     for (const d of this.dense) d.free();
     this.encoder = null;
     this.dense = [];
+  }
+}
+
+/**
+ * Every id the tokenizer can produce must have a row in the embedding matrix;
+ * a tokenizer.json larger than the model is a broken folder, refused at load
+ * rather than on the first text that happens to use such a token.
+ */
+function checkVocabFits(tokenizer, first) {
+  const isTransformer = first.kind === 'transformer';
+  const rows = isTransformer
+    ? first.config.vocabSize
+    : first.weights.tensors.find((t) => t.name === 'embedding.weight').shape[0];
+  if (tokenizer.vocabSize > rows) {
+    const maxId = tokenizer.vocabSize - 1;
+    throw new SentenceWasmError('BAD_TOKENIZER', `${isTransformer ? 'tokenizer.json' : '0_StaticEmbedding/tokenizer.json'}: `
+      + `token ${JSON.stringify(tokenizer.idToToken(maxId))} has id ${maxId}, beyond the ${rows} rows of the embedding matrix `
+      + `(${isTransformer ? 'config.json vocab_size' : 'embedding.weight'} ${rows})`);
   }
 }
 

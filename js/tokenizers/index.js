@@ -18,7 +18,7 @@ import { buildNormalizer } from './normalizers.js';
 import { buildPostProcessor } from './post_processors.js';
 import { buildPreTokenizer } from './pre_tokenizers.js';
 import { longestFirstPair } from './truncation.js';
-import { pyStrip, toWellFormed } from './unicode.js';
+import { pyStrip, toWellFormed, RUST_WS, CJK } from './unicode.js';
 import { WordPiece } from './wordpiece.js';
 
 export { pyStrip };
@@ -59,6 +59,63 @@ function normalizerWithConfig(normalizer, tokenizerConfig) {
   };
 }
 
+// ---- early stop for long texts ----
+// A single text is cut to maxLength tokens, so a 10 MB text need not be
+// normalized and split whole. The tokens before a cut are the same as in the
+// whole text when the cut is at a character every stage treats as a hard
+// boundary: ASCII whitespace (for normalizers that map characters on their
+// own -- or NFx, where such a character starts a new segment -- and
+// pre-tokenizers that split at whitespace), a CJK ideograph when
+// BertNormalizer pads those with spaces, an ASCII punctuation mark when
+// BertPreTokenizer isolates it; and no added token contains that character
+// or looks at its neighbours (single_word). For such tokenizers a long text is
+// tokenized by growing prefixes cut there until one yields enough tokens; for
+// any other, token production stops once enough ids exist (the text is still
+// normalized whole).
+
+const LOCAL_NORMALIZERS = new Set(['BertNormalizer', 'Lowercase', 'NFD', 'NFC', 'NFKD', 'NFKC', 'StripAccents']);
+const WS_SPLITTERS = new Set(['BertPreTokenizer', 'Whitespace', 'WhitespaceSplit']);
+const LOCAL_PRE_TOKENIZERS = new Set([...WS_SPLITTERS, 'Punctuation', 'Digits']);
+const ASCII_PUNCT = '!"#$%&\'()*+,-./:;<=>?@[\\]^_`{|}~';
+const HAS_WS_RE = new RegExp(`[${RUST_WS}]`);
+const HAS_CJK_RE = new RegExp(`[${CJK}]`, 'u');
+
+function localNormalizer(cfg) {
+  if (cfg === null || cfg === undefined) return true;
+  if (cfg.type === 'Sequence') return Array.isArray(cfg.normalizers) && cfg.normalizers.every(localNormalizer);
+  return LOCAL_NORMALIZERS.has(cfg.type);
+}
+
+function splitsAtWhitespace(cfg) {
+  if (!cfg) return false;
+  if (cfg.type !== 'Sequence') return WS_SPLITTERS.has(cfg.type);
+  const steps = Array.isArray(cfg.pretokenizers) ? cfg.pretokenizers : [];
+  return steps.every((p) => p && LOCAL_PRE_TOKENIZERS.has(p.type)) && steps.some((p) => WS_SPLITTERS.has(p.type));
+}
+
+/** The characters a long text may be cut before (a global RegExp), or null: never cut. */
+function cutPattern(normalizerCfg, preTokenizerCfg, added) {
+  if (!localNormalizer(normalizerCfg) || !splitsAtWhitespace(preTokenizerCfg)) return null;
+  const patterns = [];
+  let singleWord = false;
+  for (const set of [added.raw, added.norm]) {
+    for (const [pattern, tok] of set.byPattern) {
+      patterns.push(pattern);
+      singleWord ||= tok.single_word;
+    }
+  }
+  if (patterns.some((p) => HAS_WS_RE.test(p))) return null;
+  let chars = ' \\t\\n\\r';
+  if (!singleWord && normalizerCfg && normalizerCfg.type === 'BertNormalizer' && normalizerCfg.handle_chinese_chars !== false
+    && !patterns.some((p) => HAS_CJK_RE.test(p))) {
+    chars += CJK;
+  }
+  if (!singleWord && preTokenizerCfg.type === 'BertPreTokenizer') {
+    for (const c of ASCII_PUNCT) if (!patterns.some((p) => p.includes(c))) chars += c.replace(/[\\\]\[^-]/, '\\$&');
+  }
+  return new RegExp(`[${chars}]`, 'gu');
+}
+
 function invalid(message) {
   return new SentenceWasmError('INVALID_INPUT', message);
 }
@@ -79,8 +136,9 @@ function checkMaxLength(maxLength) {
 
 export class Tokenizer {
   /** @private use loadTokenizer() */
-  constructor({ model, normalize, preTokenize, added, post }) {
+  constructor({ model, normalize, preTokenize, added, post, cut = null }) {
     this._model = model;
+    this._cut = cut;
     this._normalize = normalize;
     this._preTokenize = preTokenize;
     this._added = added;
@@ -90,22 +148,44 @@ export class Tokenizer {
     this.vocabSize = Math.max(model.maxId, added.maxId) + 1;
   }
 
-  /** Content ids of one text (no special tokens, no truncation). */
-  _content(text) {
+  /**
+   * Content ids of one text (no special tokens, no truncation). With a
+   * `limit`, production stops once that many ids exist: the first `limit`
+   * are exact, the rest are cut by the caller.
+   */
+  _content(text, limit = Infinity) {
     text = toWellFormed(text);
     const ids = [];
     const model = this._model;
     const preTokenize = this._preTokenize;
     const onText = (t) => {
+      if (ids.length >= limit) return;
       const words = preTokenize(t);
-      for (let i = 0; i < words.length; i++) model.encodeWord(words[i], ids);
+      for (let i = 0; i < words.length && ids.length < limit; i++) model.encodeWord(words[i], ids);
     };
     if (this._hasAdded) {
-      this._added.forEach(text, onText, (id) => { ids.push(id); });
+      this._added.forEach(text, onText, (id) => { if (ids.length < limit) ids.push(id); });
     } else {
       onText(this._normalize ? this._normalize(text) : text);
     }
     return ids;
+  }
+
+  /** At least the first `limit` content ids of `text` (all of them if fewer), reading a long text by prefixes. */
+  _contentUpTo(text, limit) {
+    const cut = this._cut;
+    if (limit !== Infinity && cut !== null) {
+      let want = Math.max(1024, limit * 8);
+      while (want < text.length) {
+        cut.lastIndex = want;
+        const m = cut.exec(text);
+        if (m === null) break;
+        const ids = this._content(text.slice(0, m.index), limit);
+        if (ids.length >= limit) return ids;
+        want = m.index * 4;
+      }
+    }
+    return this._content(text, limit);
   }
 
   /** Special tokens the post-processor adds to a single text or a pair. */
@@ -121,13 +201,14 @@ export class Tokenizer {
   encode(text, { maxLength = Infinity, addSpecialTokens = true } = {}) {
     checkText(text, 'text');
     const max = checkMaxLength(maxLength);
-    const ids = this._content(text);
     const nSpecial = addSpecialTokens ? this._post.numSpecial(false) : 0;
+    let budget = Infinity;
     if (max !== Infinity) {
-      const budget = max - nSpecial;
+      budget = max - nSpecial;
       if (budget < 0) throw invalid(`maxLength ${max} is smaller than the ${nSpecial} special tokens`);
-      if (ids.length > budget) ids.length = budget;
     }
+    const ids = this._contentUpTo(text, budget);
+    if (ids.length > budget) ids.length = budget;
     if (addSpecialTokens) return this._post.single(ids);
     return { ids: Int32Array.from(ids), typeIds: new Int32Array(ids.length) };
   }
@@ -196,11 +277,13 @@ export function loadTokenizer(tokenizerJson, { tokenizerConfig = null, fileName 
     throw bad(`model.type ${JSON.stringify(type)} is not supported (WordPiece only)`);
   }
   const model = new WordPiece(modelCfg, fileName);
-  const normalize = buildNormalizer(normalizerWithConfig(tokenizerJson.normalizer, tokenizerConfig), fileName);
+  const normalizerCfg = normalizerWithConfig(tokenizerJson.normalizer, tokenizerConfig);
+  const normalize = buildNormalizer(normalizerCfg, fileName);
   const preTokenize = buildPreTokenizer(tokenizerJson.pre_tokenizer, fileName);
   const added = new AddedTokens(tokenizerJson.added_tokens, normalize, fileName);
   const post = buildPostProcessor(tokenizerJson.post_processor, fileName);
-  const tokenizer = new Tokenizer({ model, normalize, preTokenize, added, post });
+  const tokenizer = new Tokenizer({ model, normalize, preTokenize, added, post,
+    cut: cutPattern(normalizerCfg, tokenizerJson.pre_tokenizer, added) });
   for (const id of post.specialIds) {
     if (id >= tokenizer.vocabSize) {
       throw bad(`post_processor uses special token id ${id}, beyond the vocabulary (${tokenizer.vocabSize} ids)`);
