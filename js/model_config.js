@@ -12,6 +12,19 @@ function isObject(v) {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
+/** A model-supplied value for an error message: JSON, at most 80 characters. */
+function show(v) {
+  let text;
+  try { text = JSON.stringify(v) ?? String(v); } catch { text = '(unprintable)'; }
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Looks a model-supplied name up in a fixed table: own keys only, strings only
+ * (a config cannot reach "constructor" or "__proto__" of the table). */
+function lookup(table, key) {
+  return typeof key === 'string' && Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
 /** Module kinds by class name: the package path changed in v5, the class name did not. */
 const MODULE_KINDS = {
   Transformer: 'transformer',
@@ -32,10 +45,10 @@ export function parseModules(json, file = 'modules.json') {
   const mods = json.map((m, i) => {
     if (!isObject(m) || typeof m.type !== 'string') throw bad(file, `entry ${i} has no "type" string`);
     const cls = m.type.split('.').pop();
-    const kind = MODULE_KINDS[cls];
+    const kind = lookup(MODULE_KINDS, cls);
     if (!kind) {
       throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
-        `${file}: module type "${m.type}" is not supported (supported: ${Object.keys(MODULE_KINDS).join(', ')})`);
+        `${file}: module type ${show(m.type)} is not supported (supported: ${Object.keys(MODULE_KINDS).join(', ')})`);
     }
     const path = m.path === undefined ? '' : m.path;
     if (typeof path !== 'string') throw bad(file, `entry ${i} has a non-string "path"`);
@@ -47,7 +60,7 @@ export function parseModules(json, file = 'modules.json') {
 const int = (cfg, key, file, { def, min = 1, max = 2 ** 30 } = {}) => {
   const v = cfg[key] === undefined || cfg[key] === null ? def : cfg[key];
   if (!Number.isInteger(v) || v < min || v > max) {
-    throw bad(file, `"${key}" must be an integer in [${min}, ${max}], got ${JSON.stringify(cfg[key])}`);
+    throw bad(file, `"${key}" must be an integer in [${min}, ${max}], got ${show(cfg[key])}`);
   }
   return v;
 };
@@ -74,21 +87,22 @@ export function parseBertConfig(cfg, file = 'config.json', { head = 'none' } = {
   const modelType = cfg.model_type;
   if (modelType !== undefined && modelType !== 'bert') {
     throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
-      `${file}: model_type "${modelType}" is not supported (sentence-wasm runs BERT encoders: model_type "bert")`);
+      `${file}: model_type ${show(modelType)} is not supported (sentence-wasm runs BERT encoders: model_type "bert")`);
   }
   const archs = Array.isArray(cfg.architectures) ? cfg.architectures : [];
   for (const a of archs) {
-    if (!(a in ARCHITECTURES)) {
+    if (lookup(ARCHITECTURES, a) === undefined) {
       throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
-        `${file}: architecture "${a}" is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`);
+        `${file}: architecture ${show(a)} is not supported (supported: ${Object.keys(ARCHITECTURES).join(', ')})`);
     }
   }
   if (cfg.position_embedding_type !== undefined && cfg.position_embedding_type !== 'absolute') {
     throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
-      `${file}: position_embedding_type "${cfg.position_embedding_type}" is not supported (only "absolute")`);
+      `${file}: position_embedding_type ${show(cfg.position_embedding_type)} is not supported (only "absolute")`);
   }
   const act = cfg.hidden_act === undefined ? 'gelu' : cfg.hidden_act;
-  if (!(act in HIDDEN_ACTS)) throw bad(file, `hidden_act "${act}" is not supported (${Object.keys(HIDDEN_ACTS).join(', ')})`);
+  const hiddenAct = lookup(HIDDEN_ACTS, act);
+  if (hiddenAct === undefined) throw bad(file, `hidden_act ${show(act)} is not supported (${Object.keys(HIDDEN_ACTS).join(', ')})`);
   const hiddenSize = int(cfg, 'hidden_size', file, { max: 16384 });
   const numHeads = int(cfg, 'num_attention_heads', file, { max: 1024 });
   if (hiddenSize % numHeads !== 0) {
@@ -109,7 +123,7 @@ export function parseBertConfig(cfg, file = 'config.json', { head = 'none' } = {
     intermediateSize: int(cfg, 'intermediate_size', file, { max: 65536 }),
     maxPosition: int(cfg, 'max_position_embeddings', file, { def: 512, max: 65536 }),
     typeVocabSize: int(cfg, 'type_vocab_size', file, { def: 2, min: 0, max: 1024 }),
-    hiddenAct: HIDDEN_ACTS[act],
+    hiddenAct,
     heads: HEAD[head],
     numLabels,
     layerNormEps: eps,
@@ -138,7 +152,7 @@ export function parsePoolingConfig(cfg, file = '1_Pooling/config.json') {
     const names = Array.isArray(cfg.pooling_mode) ? cfg.pooling_mode : [cfg.pooling_mode];
     for (const n of names) {
       const hit = POOLING_MODES.find(([name]) => name === n || (n === 'mean_sqrt_len' && name === 'mean_sqrt_len_tokens'));
-      if (!hit) throw bad(file, `pooling_mode "${n}" is not one of ${POOLING_MODES.map((m) => m[0]).join(', ')}`);
+      if (!hit) throw bad(file, `pooling_mode ${show(n)} is not one of ${POOLING_MODES.map((m) => m[0]).join(', ')}`);
       modes |= hit[2];
     }
   } else {
@@ -160,12 +174,13 @@ const TORCH_ACTIVATIONS = {
 
 /** A torch activation path ("torch.nn.modules.activation.Tanh") -> ACT value. */
 export function parseTorchActivation(name, file, field) {
-  const cls = typeof name === 'string' ? name.split('.').pop() : 'Identity';
-  if (!(cls in TORCH_ACTIVATIONS)) {
+  if (typeof name !== 'string') throw bad(file, `${field} must be a string, got ${show(name)}`);
+  const act = lookup(TORCH_ACTIVATIONS, name.split('.').pop());
+  if (act === undefined) {
     throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
-      `${file}: ${field} "${name}" is not supported (${Object.keys(TORCH_ACTIVATIONS).join(', ')})`);
+      `${file}: ${field} ${show(name)} is not supported (${Object.keys(TORCH_ACTIVATIONS).join(', ')})`);
   }
-  return TORCH_ACTIVATIONS[cls];
+  return act;
 }
 
 /** N_Dense/config.json -> { inFeatures, outFeatures, bias, act }. */
@@ -201,10 +216,12 @@ export function parseSTConfig(cfg, file = 'config_sentence_transformers.json', {
     throw bad(file, '"prompts" must map names to strings');
   }
   const def = cfg.default_prompt_name ?? null;
-  if (def !== null && !(def in prompts)) throw bad(file, `default_prompt_name "${def}" is not in "prompts"`);
+  if (def !== null && (typeof def !== 'string' || !Object.hasOwn(prompts, def))) {
+    throw bad(file, `default_prompt_name ${show(def)} is not in "prompts"`);
+  }
   let sim = cfg.similarity_fn_name ?? defaultSimilarity;
   if (sim === 'dot_product') sim = 'dot';
-  if (!SIMILARITY_FNS.includes(sim)) throw bad(file, `similarity_fn_name "${sim}" is not one of ${SIMILARITY_FNS.join(', ')}`);
+  if (!SIMILARITY_FNS.includes(sim)) throw bad(file, `similarity_fn_name ${show(sim)} is not one of ${SIMILARITY_FNS.join(', ')}`);
   return { prompts: { ...prompts }, defaultPromptName: def, similarityFnName: sim };
 }
 
@@ -218,10 +235,10 @@ export function parseSpladePoolingConfig(cfg, file = '1_SpladePooling/config.jso
   if (cfg === null || cfg === undefined) cfg = {}; // the library's defaults: max, relu
   if (!isObject(cfg)) throw bad(file, 'expected a JSON object');
   const strategy = cfg.pooling_strategy ?? 'max';
-  if (strategy !== 'max' && strategy !== 'sum') throw bad(file, `pooling_strategy "${strategy}" is not one of max, sum`);
+  if (strategy !== 'max' && strategy !== 'sum') throw bad(file, `pooling_strategy ${show(strategy)} is not one of max, sum`);
   const activation = cfg.activation_function ?? 'relu';
   if (activation !== 'relu' && activation !== 'log1p_relu') {
-    throw bad(file, `activation_function "${activation}" is not one of relu, log1p_relu`);
+    throw bad(file, `activation_function ${show(activation)} is not one of relu, log1p_relu`);
   }
   const dimension = cfg.word_embedding_dimension ?? undefined;
   if (dimension !== undefined && (!Number.isInteger(dimension) || dimension < 1)) {
@@ -267,7 +284,7 @@ export function resolveCrossActivation(configJson, stConfigJson, numLabels,
     const name = crossActivationName(path);
     if (!name) {
       throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE',
-        `${from} "${path}" is not supported (supported: ${CROSS_ACTIVATIONS.join(', ')})`);
+        `${from} ${show(path)} is not supported (supported: ${CROSS_ACTIVATIONS.join(', ')})`);
     }
     return { name, from };
   }

@@ -9,6 +9,7 @@ import { openSource, readSentenceTransformer } from './model_files.js';
 import { similarityMatrix, similarityPairwise } from './similarity.js';
 import { PRECISIONS, quantizeEmbeddings } from './quantize.js';
 import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
+import { checkTexts } from './pipelines/text_input.js';
 
 const ENCODE_OPTIONS = ['batchSize', 'normalizeEmbeddings', 'promptName', 'prompt', 'truncateDim', 'precision',
   'outputValue', 'signal', 'convertToTensor', 'showProgressBar'];
@@ -68,6 +69,7 @@ export class SentenceTransformer {
     if (!Array.isArray(texts)) {
       throw new SentenceWasmError('INVALID_INPUT', `encode: expected a string or an array of strings, got ${describe(sentences)}`);
     }
+    checkTexts(texts); // here, not only in the worker: a Symbol cannot even be posted
     checkOptions(options, ENCODE_OPTIONS, 'encode');
     const { batchSize = 32, normalizeEmbeddings = false, precision = 'float32', outputValue = 'sentence_embedding',
       signal } = options;

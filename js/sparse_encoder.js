@@ -12,6 +12,7 @@ import { SentenceWasmError } from './errors.js';
 import { WorkerPool } from './worker_pool.js';
 import { openSource, readSparseEncoder } from './model_files.js';
 import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
+import { checkTexts } from './pipelines/text_input.js';
 
 const ENCODE_OPTIONS = ['batchSize', 'promptName', 'prompt', 'maxActiveDims', 'signal', 'showProgressBar'];
 
@@ -81,6 +82,7 @@ export class SparseEncoder {
     if (!Array.isArray(texts)) {
       throw new SentenceWasmError('INVALID_INPUT', `encode: expected a string or an array of strings, got ${describe(sentences)}`);
     }
+    checkTexts(texts);
     checkOptions(options, ENCODE_OPTIONS, 'encode');
     const { batchSize = 32, signal } = options;
     checkPositiveInt(batchSize, 'batchSize');

@@ -47,7 +47,13 @@ export class WorkerClient {
       }
       this.#pending.set(id, entry);
       if (this.#pending.size === 1) this.#port.ref();
-      this.#port.post({ id, type, payload }, transfer);
+      try {
+        this.#port.post({ id, type, payload }, transfer);
+      } catch (err) {
+        // structured clone refused an argument (a function, a Symbol, ...)
+        this.#settle(id);
+        reject(new SentenceWasmError('INVALID_INPUT', `arguments cannot be sent to the worker: ${err && err.message}`));
+      }
     });
   }
 

@@ -367,6 +367,10 @@ static int check_inputs(const sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
                         const int32_t *ids, const int32_t *type_ids, int64_t *total, int32_t *max_len) {
     const sw_config *cfg = &c->m->cfg;
     if (n_seq < 1 || !seq_lens || !ids) return sw_fail(SW_ERR_INVALID_ARG, "forward: no sequences given");
+    /* The widest activation row decides how many tokens fit in one buffer;
+     * checked as the total grows, so the sum itself never overflows. */
+    const int64_t width = cfg->intermediate_size > cfg->hidden_size ? cfg->intermediate_size : cfg->hidden_size;
+    const int64_t max_tokens = SW_MAX_BUFFER_BYTES / (width * 4);
     int64_t t = 0;
     int32_t mx = 0;
     for (int32_t i = 0; i < n_seq; i++) {
@@ -374,11 +378,10 @@ static int check_inputs(const sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
             return sw_fail(SW_ERR_INVALID_ARG, "forward: sequence %d has %d tokens, allowed 1..%d",
                            (int)i, (int)seq_lens[i], (int)cfg->max_position);
         t += seq_lens[i];
+        if (t > max_tokens)
+            return sw_fail(SW_ERR_INVALID_ARG, "forward: more than %lld tokens in one call is too many", (long long)max_tokens);
         if (seq_lens[i] > mx) mx = seq_lens[i];
     }
-    if (t * (int64_t)(cfg->intermediate_size > cfg->hidden_size ? cfg->intermediate_size : cfg->hidden_size) * 4
-        > SW_MAX_BUFFER_BYTES)
-        return sw_fail(SW_ERR_INVALID_ARG, "forward: %lld tokens in one call is too many", (long long)t);
     for (int64_t i = 0; i < t; i++) {
         if (ids[i] < 0 || ids[i] >= cfg->vocab_size)
             return sw_fail(SW_ERR_INVALID_ARG, "forward: token id %d at %lld is outside the vocabulary (%d)",

@@ -70,10 +70,14 @@ export class WordPiece {
     this.prefix = prefix;
 
     const maxChars = model.max_input_chars_per_word ?? 100;
+    const MAX_CHARS_CAP = 1000;
     if (!Number.isInteger(maxChars) || maxChars < 0) {
       throw bad(fileName, 'model.max_input_chars_per_word', `must be a non-negative integer (got ${JSON.stringify(maxChars)})`);
     }
-    this.maxChars = maxChars;
+    // Greedy longest-match is quadratic in the word length: a hostile
+    // tokenizer.json with a huge limit would make one long word take minutes.
+    // Real models use 100; words past MAX_CHARS_CAP become [UNK] as usual.
+    this.maxChars = Math.min(maxChars, MAX_CHARS_CAP);
 
     /** @type {Map<string, number[]>} */
     this.cache = new Map();
