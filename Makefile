@@ -104,7 +104,9 @@ test-js: wasm
 test-browser: wasm
 	node --test tests/browser/
 
-test: test-native test-wasm-kernels test-js test-browser
+# Everything CI runs: C under sanitizers, SIMD kernels in WASM, node:test,
+# headless Chromium, and a bounded libFuzzer pass (about 80 s).
+test: test-native test-wasm-kernels test-js test-browser fuzz-ci
 
 clean:
 	rm -rf $(BUILD) $(DIST)
