@@ -20,7 +20,7 @@ import { SentenceWasmError } from './errors.js';
 import { WorkerPool, concatFloat32 } from './worker_pool.js';
 import { openSource, readCrossEncoder } from './model_files.js';
 import { crossActivationName, CROSS_ACTIVATIONS } from './model_config.js';
-import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
+import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './options.js';
 
 const PREDICT_OPTIONS = ['batchSize', 'applySoftmax', 'activationFn', 'signal', 'showProgressBar'];
 const RANK_OPTIONS = [...PREDICT_OPTIONS, 'topK', 'returnDocuments'];
@@ -179,8 +179,3 @@ function checkPairList(list, single) {
   });
 }
 
-function describe(v) {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v;
-}

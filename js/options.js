@@ -43,3 +43,10 @@ export function checkLoadOptions(options) {
     throw new SentenceWasmError('INVALID_INPUT', 'load: revision must be a non-empty string');
   }
 }
+
+/** A short description of a value's type for error messages. */
+export function describe(v) {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  return typeof v;
+}

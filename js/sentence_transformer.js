@@ -8,7 +8,8 @@ import { WorkerPool } from './worker_pool.js';
 import { openSource, readSentenceTransformer } from './model_files.js';
 import { similarityMatrix, similarityPairwise } from './similarity.js';
 import { PRECISIONS, quantizeEmbeddings } from './quantize.js';
-import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
+import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './options.js';
+import { resolvePrompt, withTaskPrompt } from './prompts.js';
 import { checkTexts } from './pipelines/text_input.js';
 
 const ENCODE_OPTIONS = ['batchSize', 'normalizeEmbeddings', 'promptName', 'prompt', 'truncateDim', 'precision',
@@ -82,7 +83,7 @@ export class SentenceTransformer {
     }
     const truncateDim = options.truncateDim ?? this.truncateDim ?? undefined;
     if (truncateDim !== undefined) checkPositiveInt(truncateDim, 'truncateDim');
-    const prompt = this.#resolvePrompt(options.prompt, options.promptName);
+    const prompt = resolvePrompt(this.prompts, this.defaultPromptName, options.prompt, options.promptName);
     if (texts.length === 0) return [];
     // Workers return float32; int8/uint8 ranges span the whole call, so the
     // quantization runs here, over every worker's part.
@@ -95,12 +96,12 @@ export class SentenceTransformer {
 
   /** encode() with the model's "query" prompt, when it has one. */
   async encodeQuery(sentences, options = {}) {
-    return this.encode(sentences, this.#withTaskPrompt(options, ['query']));
+    return this.encode(sentences, withTaskPrompt(this.prompts, options, ['query']));
   }
 
   /** encode() with the model's "document" (or "passage", "corpus") prompt, when it has one. */
   async encodeDocument(sentences, options = {}) {
-    return this.encode(sentences, this.#withTaskPrompt(options, ['document', 'passage', 'corpus']));
+    return this.encode(sentences, withTaskPrompt(this.prompts, options, ['document', 'passage', 'corpus']));
   }
 
   /** Tokenizes as encode() would (no prompt): { inputIds, attentionMask } of Int32Array per text. */
@@ -134,31 +135,6 @@ export class SentenceTransformer {
     if (this.#disposed) throw new SentenceWasmError('DISPOSED', 'this SentenceTransformer was disposed');
   }
 
-  #resolvePrompt(prompt, promptName) {
-    if (prompt !== undefined && prompt !== null) {
-      if (typeof prompt !== 'string') throw new SentenceWasmError('INVALID_INPUT', `prompt must be a string, got ${describe(prompt)}`);
-      return prompt; // like the library: an explicit prompt wins over promptName
-    }
-    if (promptName !== undefined && promptName !== null) {
-      if (!Object.prototype.hasOwnProperty.call(this.prompts, promptName)) {
-        throw new SentenceWasmError('INVALID_INPUT',
-          `promptName "${promptName}" is not one of the model's prompts (${Object.keys(this.prompts).map((k) => `"${k}"`).join(', ') || 'none'})`);
-      }
-      return this.prompts[promptName];
-    }
-    if (this.defaultPromptName) return this.prompts[this.defaultPromptName] ?? '';
-    return '';
-  }
 
-  #withTaskPrompt(options, names) {
-    if (options.prompt !== undefined || options.promptName !== undefined) return options;
-    const name = names.find((n) => Object.prototype.hasOwnProperty.call(this.prompts, n));
-    return name ? { ...options, promptName: name } : options;
-  }
 }
 
-function describe(v) {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v;
-}

@@ -11,7 +11,8 @@
 import { SentenceWasmError } from './errors.js';
 import { WorkerPool } from './worker_pool.js';
 import { openSource, readSparseEncoder } from './model_files.js';
-import { checkLoadOptions, checkPositiveInt, checkOptions } from './options.js';
+import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './options.js';
+import { resolvePrompt, withTaskPrompt } from './prompts.js';
 import { checkTexts } from './pipelines/text_input.js';
 
 const ENCODE_OPTIONS = ['batchSize', 'promptName', 'prompt', 'maxActiveDims', 'signal', 'showProgressBar'];
@@ -88,7 +89,7 @@ export class SparseEncoder {
     checkPositiveInt(batchSize, 'batchSize');
     const maxActiveDims = options.maxActiveDims ?? this.maxActiveDims;
     if (maxActiveDims !== null) checkPositiveInt(maxActiveDims, 'maxActiveDims');
-    const prompt = this.#resolvePrompt(options.prompt, options.promptName);
+    const prompt = resolvePrompt(this.prompts, this.defaultPromptName, options.prompt, options.promptName);
     if (texts.length === 0) return [];
     const result = await this.#client.callSplit('encode', texts, [{ batchSize, prompt, maxActiveDims }],
       { weight: (t) => t.length + 16, signal });
@@ -97,12 +98,12 @@ export class SparseEncoder {
 
   /** encode() with the model's "query" prompt, when it has one. */
   async encodeQuery(sentences, options = {}) {
-    return this.encode(sentences, this.#withTaskPrompt(options, ['query']));
+    return this.encode(sentences, withTaskPrompt(this.prompts, options, ['query']));
   }
 
   /** encode() with the model's "document" (or "passage", "corpus") prompt, when it has one. */
   async encodeDocument(sentences, options = {}) {
-    return this.encode(sentences, this.#withTaskPrompt(options, ['document', 'passage', 'corpus']));
+    return this.encode(sentences, withTaskPrompt(this.prompts, options, ['document', 'passage', 'corpus']));
   }
 
   /** Tokenizes as encode() would (no prompt): { inputIds, attentionMask } of Int32Array per text. */
@@ -181,27 +182,7 @@ export class SparseEncoder {
     if (this.#disposed) throw new SentenceWasmError('DISPOSED', 'this SparseEncoder was disposed');
   }
 
-  #resolvePrompt(prompt, promptName) {
-    if (prompt !== undefined && prompt !== null) {
-      if (typeof prompt !== 'string') throw new SentenceWasmError('INVALID_INPUT', `prompt must be a string, got ${describe(prompt)}`);
-      return prompt; // like the library: an explicit prompt wins over promptName
-    }
-    if (promptName !== undefined && promptName !== null) {
-      if (!Object.prototype.hasOwnProperty.call(this.prompts, promptName)) {
-        throw new SentenceWasmError('INVALID_INPUT',
-          `promptName "${promptName}" is not one of the model's prompts (${Object.keys(this.prompts).map((k) => `"${k}"`).join(', ') || 'none'})`);
-      }
-      return this.prompts[promptName];
-    }
-    if (this.defaultPromptName) return this.prompts[this.defaultPromptName] ?? '';
-    return '';
-  }
 
-  #withTaskPrompt(options, names) {
-    if (options.prompt !== undefined || options.promptName !== undefined) return options;
-    const name = names.find((n) => Object.prototype.hasOwnProperty.call(this.prompts, n));
-    return name ? { ...options, promptName: name } : options;
-  }
 }
 
 /**
@@ -296,8 +277,3 @@ export function sparseSimilarityPairwise(name, a, b) {
   return A.map((x, i) => fn(x, B[i], norm(x), norm(B[i])));
 }
 
-function describe(v) {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'an array';
-  return typeof v;
-}
