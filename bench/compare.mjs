@@ -165,10 +165,14 @@ const med = (a) => {
   return Number((s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2).toPrecision(4));
 };
 // workload -> [metric label, field, unit, better]
+// (field may be a function of the line: "per CPU-second" divides the work by the process's CPU time,
+// which a machine shared with other jobs disturbs less than wall time)
+const perCpu = (r) => (r.cpu_s > 0 ? (r.workload === 'W2' ? r.tokens : r.n) / r.cpu_s : null);
 const METRICS = {
-  W1: [['throughput', 'value', 'sentences/s', 'higher']],
-  W2: [['throughput', 'value', 'tokens/s', 'higher'], ['peak RSS', 'peak_rss_mb', 'MB', 'lower']],
-  W3: [['throughput', 'value', 'pairs/s', 'higher']],
+  W1: [['throughput', 'value', 'sentences/s', 'higher'], ['per CPU-second', perCpu, 'sentences/cpu-s', 'higher']],
+  W2: [['throughput', 'value', 'tokens/s', 'higher'], ['per CPU-second', perCpu, 'tokens/cpu-s', 'higher'],
+    ['peak RSS', 'peak_rss_mb', 'MB', 'lower']],
+  W3: [['throughput', 'value', 'pairs/s', 'higher'], ['per CPU-second', perCpu, 'pairs/cpu-s', 'higher']],
   W4: [['latency p50', 'value', 'ms', 'lower'], ['latency p95', 'p95_ms', 'ms', 'lower']],
   W5: [['spawn to exit', 'value', 's', 'lower'], ['first embedding*', 'first_embedding_s', 's', 'lower'],
     ['peak RSS', 'peak_rss_mb', 'MB', 'lower']],
@@ -181,13 +185,17 @@ console.log('\n| workload | metric | unit | sentence-wasm | transformers.js | ra
 console.log('|---|---|---|---|---|---|---|---|---|');
 const warnings = [];
 const builds = [...new Set(mine.filter((r) => eng(r) === 'ours').map((r) => r.build))];
-if (builds.length > 1) warnings.push(`sentence-wasm build changed during the session: ${builds.join(', ')}`);
-else if (builds[0]) console.log(`\nsentence-wasm build ${builds[0]}`);
+const wasms = [...new Set(builds.map((b) => /wasm:(\S+)/.exec(b ?? '')?.[1]))];
+if (wasms.length > 1) {
+  warnings.push(`the sentence-wasm engine (.wasm) changed during the session: ${builds.join(', ')}; per run: `
+    + mine.filter((r) => eng(r) === 'ours').map((r) => `${r.workload}#${r.rep} ${r.build}`).join('; '));
+} else if (builds.length) console.log(`\nsentence-wasm build ${builds.join(', ')}`);
 for (const w of ['W1', 'W2', 'W3', 'W4', 'W5']) {
   const rs = { ours: kept.filter((r) => r.workload === w && eng(r) === 'ours'), peer: kept.filter((r) => r.workload === w && eng(r) === 'peer') };
   if (!rs.ours.length && !rs.peer.length) continue;
   for (const [label, field, unit, better] of METRICS[w]) {
-    const a = med(rs.ours.map((r) => r[field])); const b = med(rs.peer.map((r) => r[field]));
+    const get = (r) => (typeof field === 'function' ? field(r) : r[field]);
+    const a = med(rs.ours.map(get)); const b = med(rs.peer.map(get));
     const ratio = a !== null && b !== null && b !== 0 ? Number((a / b).toPrecision(3)) : null;
     const who = ratio === null ? '' : (better === 'higher' ? ratio >= 1 : ratio <= 1) ? 'sentence-wasm' : 'transformers.js';
     const x = ratio === null ? '' : ` ${Number((better === 'higher' ? ratio : 1 / ratio).toPrecision(3))}x`;
