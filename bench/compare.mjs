@@ -8,7 +8,7 @@
 //   node bench/compare.mjs [--reps 3] [--workloads W1,W2,W4,W5,W3] [--threads 1] [--dtype fp32]
 //        [--model-dir /tmp/peer-model] [--data-dir tests/data/bench] [--peer-dir /tmp/peer-harness]
 //        [--out /tmp/sentence-wasm-bench.jsonl] [--quick] [--retries 2] [--max-others 0.5]
-//        [--quiet-wait 0] [--summary] [--setup-peer]
+//        [--quiet-wait 0] [--summary [--session ISO-TIME]] [--setup-peer]
 //
 // The peer needs its node_modules (@huggingface/transformers 4.3.1, onnxruntime-web; ~470 MB) in a
 // writable copy of shared/bench/peer: --setup-peer makes one in --peer-dir (copy + npm ci).
@@ -38,6 +38,7 @@ const { values: o } = parseArgs({
     'quiet-wait': { type: 'string', default: '0' }, // before each run wait up to S s for the machine to calm down
     'quiet-max': { type: 'string', default: '0.3' },
     summary: { type: 'boolean', default: false }, // only print the medians of the last session in --out
+    session: { type: 'string' }, // with --summary: which session (its ISO time stamp, as printed)
     'setup-peer': { type: 'boolean', default: false },
     lib: { type: 'string' }, // passed to bench/run.mjs
     help: { type: 'boolean', short: 'h', default: false },
@@ -153,7 +154,7 @@ if (!o.summary) {
 
 // ---------------------------------------------------------------- medians and ratios
 const all = fs.existsSync(OUT) ? fs.readFileSync(OUT, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l)) : [];
-const last = o.summary ? all.map((r) => r.compare_session).filter(Boolean).pop() : session;
+const last = o.summary ? o.session ?? all.map((r) => r.compare_session).filter(Boolean).pop() : session;
 const mine = all.filter((r) => r.compare_session === last);
 if (!mine.length) die(`no runs of a compare session in ${OUT}`);
 const kept = mine.filter((r) => !contended(r));
@@ -178,11 +179,9 @@ const METRICS = {
     ['peak RSS', 'peak_rss_mb', 'MB', 'lower']],
 };
 const sample = mine[0];
-console.log(`\nsentence-wasm vs transformers.js ${mine.find((r) => eng(r) === 'peer')?.version ?? ''} (onnxruntime-web WASM), `
+console.log(`\nsentence-wasm vs transformers.js${mine.find((r) => eng(r) === 'peer') ? ' ' + mine.find((r) => eng(r) === 'peer').version : ''} (onnxruntime-web WASM), `
   + `threads ${sample.threads}, ${sample.dtype}${sample.quick ? ', QUICK (not comparable)' : ''}; session ${last}; ${OUT}`);
 if (kept.length < mine.length) console.log(`(${mine.length - kept.length} of ${mine.length} runs left out: other processes kept busy cores they needed)`);
-console.log('\n| workload | metric | unit | sentence-wasm | transformers.js | ratio ours/peer | better | faster/smaller | runs (ours/peer) |');
-console.log('|---|---|---|---|---|---|---|---|---|');
 const warnings = [];
 const builds = [...new Set(mine.filter((r) => eng(r) === 'ours').map((r) => r.build))];
 const wasms = [...new Set(builds.map((b) => /wasm:(\S+)/.exec(b ?? '')?.[1]))];
@@ -190,6 +189,8 @@ if (wasms.length > 1) {
   warnings.push(`the sentence-wasm engine (.wasm) changed during the session: ${builds.join(', ')}; per run: `
     + mine.filter((r) => eng(r) === 'ours').map((r) => `${r.workload}#${r.rep} ${r.build}`).join('; '));
 } else if (builds.length) console.log(`\nsentence-wasm build ${builds.join(', ')}`);
+console.log('\n| workload | metric | unit | sentence-wasm | transformers.js | ratio ours/peer | better | faster/smaller | runs (ours/peer) |');
+console.log('|---|---|---|---|---|---|---|---|---|');
 for (const w of ['W1', 'W2', 'W3', 'W4', 'W5']) {
   const rs = { ours: kept.filter((r) => r.workload === w && eng(r) === 'ours'), peer: kept.filter((r) => r.workload === w && eng(r) === 'peer') };
   if (!rs.ours.length && !rs.peer.length) continue;
@@ -198,7 +199,7 @@ for (const w of ['W1', 'W2', 'W3', 'W4', 'W5']) {
     const a = med(rs.ours.map(get)); const b = med(rs.peer.map(get));
     const ratio = a !== null && b !== null && b !== 0 ? Number((a / b).toPrecision(3)) : null;
     const who = ratio === null ? '' : (better === 'higher' ? ratio >= 1 : ratio <= 1) ? 'sentence-wasm' : 'transformers.js';
-    const x = ratio === null ? '' : ` ${Number((better === 'higher' ? ratio : 1 / ratio).toPrecision(3))}x`;
+    const x = ratio === null ? '' : ` ${Number((ratio >= 1 ? ratio : 1 / ratio).toPrecision(3))}x`;
     console.log(`| ${w} | ${label} | ${unit} | ${a ?? '-'} | ${b ?? '-'} | ${ratio ?? '-'} | ${better} is better | ${who}${ratio === null ? '' : ' by' + x} | ${rs.ours.length}/${rs.peer.length} |`);
   }
   const mt = (e) => rs[e][0]?.mean_tokens;
