@@ -142,6 +142,7 @@ int main(int argc, char **argv) {
     static const int shapes[][3] = {
         {4096, 384, 384}, {4096, 384, 1536}, {4096, 1536, 384},
         {4096, 768, 768}, {512, 384, 384}, {128, 384, 1536}, {4096, 32, 32},
+        {8192, 384, 1536}, {8192, 1536, 384},
     };
     /* Until the background compile lands, calls run slowly; on a busy
      * machine that takes a while, so warm up on the first shape at length. */

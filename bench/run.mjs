@@ -255,7 +255,9 @@ async function rerank(CrossEncoder, SentenceTransformer, loadOpts, base, data, N
   let ce;
   try {
     if (typeof CrossEncoder?.load !== 'function') throw new Error(`${opt.lib} exports no CrossEncoder`);
-    ce = await CrossEncoder.load(path.join(MODEL_DIR, 'rerank'), loadOpts);
+    // The peer truncates pairs at 256 tokens (it sets model_max_length to 256,
+    // the W3 limit); the rerank model's own tokenizer_config says 512.
+    ce = await CrossEncoder.load(path.join(MODEL_DIR, 'rerank'), { ...loadOpts, maxLength: MAXLEN });
   } catch (e) {
     process.stderr.write(`bench/run.mjs: W3 not available: ${e.message}\n`);
     process.exit(EXIT_UNAVAILABLE);
