@@ -10,7 +10,8 @@ PY=/usr/bin/python3
 
 if [ -f "$OUT/embed/model.safetensors" ] && [ -f "$OUT/rerank/model.safetensors" ]; then
   echo "make_models.sh: $OUT already holds embed/ and rerank/" >&2
-  exit 0
+  # W6's SparseEncoder is derived from embed/ (no Python needed)
+  exec node "$HERE/make_splade_model.mjs" "$OUT" >&2
 fi
 
 if ! "$PY" -c 'import torch, numpy, onnx' 2>/dev/null; then
@@ -28,3 +29,4 @@ fi
 
 echo "make_models.sh: writing $OUT (about 10-30 s, 460 MB)" >&2
 "$PY" "$HERE/make_model.py" "$OUT" >&2
+node "$HERE/make_splade_model.mjs" "$OUT" >&2

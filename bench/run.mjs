@@ -46,7 +46,7 @@ if (opt.help) {
 }
 const THREADS = Number(opt.threads);
 const W = opt.workload;
-const ALL = ['W1', 'W2', 'W4', 'W5', 'W3'];
+const ALL = ['W1', 'W2', 'W4', 'W5', 'W3', 'W6'];
 const EXIT_UNAVAILABLE = 3; // a workload the library cannot run yet (W3 without CrossEncoder)
 const MAXLEN = 256; // the model's max_seq_length; the peer sets the same on transformers.js
 const MODEL_DIR = path.resolve(opt['model-dir']);
@@ -195,6 +195,7 @@ async function main() {
   if (W !== 'W5-child') base.build = buildId(); // (W5: the parent adds it, outside the child's timing)
 
   if (W === 'W3') return rerank(CrossEncoder, SentenceTransformer, loadOpts, base, data, NQ);
+  if (W === 'W6') return sparse(lib.SparseEncoder, loadOpts, base, data, NQ);
 
   if (typeof SentenceTransformer?.load !== 'function') fail(`${opt.lib} exports no SentenceTransformer.load`);
   const model = await SentenceTransformer.load(path.join(MODEL_DIR, 'embed'), loadOpts);
@@ -248,6 +249,30 @@ async function main() {
   }
 
   if (W === 'sanity') return sanity(model, embed, CrossEncoder, loadOpts, base);
+}
+
+// W6 (sentence-wasm only; the peer has no SPLADE pipeline): 256 passages,
+// truncated at 256 tokens, through a SparseEncoder of the MiniLM-L6 shape with
+// a 30,522-word MLM head (bench/make_splade_model.mjs), batch 16 -> passages/s.
+async function sparse(SparseEncoder, loadOpts, base, data, NQ) {
+  if (typeof SparseEncoder?.load !== 'function') fail(`${opt.lib} exports no SparseEncoder`, EXIT_UNAVAILABLE);
+  const dir = path.join(MODEL_DIR, 'splade');
+  if (!fs.existsSync(path.join(dir, 'model.safetensors'))) {
+    const r = spawnSync(process.execPath, [path.join(HERE, 'make_splade_model.mjs'), MODEL_DIR], { stdio: 'inherit' });
+    if (r.status !== 0) fail('W6: could not build the SPLADE model');
+  }
+  const se = await SparseEncoder.load(dir, loadOpts);
+  const texts = data.passages.slice(0, NQ(256));
+  const bs = 16;
+  const tokens = (await se.tokenize(texts)).inputIds.reduce((a, ids) => a + ids.length, 0);
+  await se.encode(texts.slice(0, bs), { batchSize: bs }); // warm-up
+  const stop = measure();
+  for (let i = 0; i < texts.length; i += bs) await se.encode(texts.slice(i, i + bs), { batchSize: bs });
+  const m = stop();
+  emit({ ...base, value: round(texts.length / m.wall, 2), unit: 'passages/s', n: texts.length, ...stats(m), batch: bs,
+    tokens, mean_tokens: round(tokens / texts.length, 2), tokens_per_s: round(tokens / m.wall, 1),
+    peak_rss_mb: peakRssMb(), data: data.source });
+  await se.dispose();
 }
 
 // W3: cross-encoder on (query, passage) for passages 1-100, batch 32.

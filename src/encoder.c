@@ -498,6 +498,12 @@ int sw_ctx_classify(sw_ctx *c, float *out) {
     return SW_OK;
 }
 
+/* SpladePooling's activation: log1p(relu(x)), or log1p(log1p(relu(x))). */
+static float splade_act(float z, int32_t log1p_twice) {
+    float a = z > 0.0f ? log1pf(z) : 0.0f;
+    return log1p_twice ? log1pf(a) : a;
+}
+
 int sw_ctx_splade(sw_ctx *c, int32_t sum, int32_t log1p_twice, float *out) {
     sw_clear_error();
     if (!c || !out) return sw_fail(SW_ERR_INVALID_ARG, "splade: NULL argument");
@@ -525,16 +531,22 @@ int sw_ctx_splade(sw_ctx *c, int32_t sum, int32_t log1p_twice, float *out) {
         for (int32_t ch = 0; ch < m->n_vocab_chunks; ch++) {
             const sw_linear *l = &m->vocab_chunks[ch];
             sw_linear_forward(l, tr + (size_t)off * H, len, c->f);
-            for (int32_t j = 0; j < l->out; j++) {
-                float acc = 0.0f;
+            float *acc = o + (size_t)ch * SW_VOCAB_CHUNK;
+            for (int32_t j = 0; j < l->out; j++) acc[j] = 0.0f;
+            if (!sum) {
+                /* log1p(relu(.)) is non-decreasing, so the max of the
+                 * activations is the activation of the max logit: one
+                 * log1p per word instead of one per token and word. */
                 for (int32_t t = 0; t < len; t++) {
-                    float z = c->f[(size_t)t * l->out + j];
-                    float a = z > 0.0f ? log1pf(z) : 0.0f;
-                    if (log1p_twice) a = log1pf(a);
-                    if (sum) acc += a;
-                    else if (a > acc) acc = a; /* all a >= 0, so 0 is max's identity */
+                    const float *z = c->f + (size_t)t * l->out;
+                    for (int32_t j = 0; j < l->out; j++) if (z[j] > acc[j]) acc[j] = z[j];
                 }
-                o[ch * SW_VOCAB_CHUNK + j] = acc;
+                for (int32_t j = 0; j < l->out; j++) acc[j] = splade_act(acc[j], log1p_twice);
+            } else {
+                for (int32_t t = 0; t < len; t++) { /* rows in order: contiguous reads */
+                    const float *z = c->f + (size_t)t * l->out;
+                    for (int32_t j = 0; j < l->out; j++) if (z[j] > 0.0f) acc[j] += splade_act(z[j], log1p_twice);
+                }
             }
         }
         off += len;
