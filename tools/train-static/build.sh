@@ -10,8 +10,8 @@ cd "$(dirname "$0")/../.."
 
 PY=/usr/bin/python3
 TOK=tests/fixtures/st-mean/tokenizer.json   # bert-base-uncased WordPiece
-OUT=build/train-static
-MODEL=models/static-en
+OUT=${OUT:-build/train-static}
+MODEL=${MODEL:-models/static-en}
 SEED=${SEED:-1234}
 # The chosen recipe (see README.md for the dev-set comparisons behind each value).
 TRAIN_DIM=256

@@ -118,14 +118,6 @@ def ppmi_svd(seqs, vocab_size, dim, window, alpha, shift, seed):
     return E
 
 
-class PairData:
-    def __init__(self, pairs_a, pairs_b, kinds):
-        self.a, self.b, self.kinds = pairs_a, pairs_b, kinds
-
-    def __len__(self):
-        return len(self.a)
-
-
 def bag(seqs, idx):
     flat, offs = [], []
     o = 0
