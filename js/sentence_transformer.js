@@ -12,6 +12,10 @@ import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './op
 import { resolvePrompt, withTaskPrompt } from './prompts.js';
 import { checkTexts } from './pipelines/text_input.js';
 
+/** The model the package ships (models/static-en), loaded when no source is given. */
+export const DEFAULT_MODEL = 'sentence-wasm/static-en';
+const DEFAULT_MODEL_URL = new URL('../models/static-en/', import.meta.url);
+
 const ENCODE_OPTIONS = ['batchSize', 'normalizeEmbeddings', 'promptName', 'prompt', 'truncateDim', 'precision',
   'outputValue', 'signal', 'convertToTensor', 'showProgressBar'];
 const OUTPUT_VALUES = ['sentence_embedding', 'token_embeddings'];
@@ -40,11 +44,15 @@ export class SentenceTransformer {
 
   /**
    * Loads a sentence-transformers model folder.
-   * @param {string | URL} source local folder (Node), URL of a folder, or Hub id 'org/name'
+   * @param {string | URL} [source] local folder (Node), URL of a folder, or Hub id 'org/name';
+   *   none (or 'sentence-wasm/static-en') loads the small English model shipped with the package
    * @param {import('./index.js').LoadOptions} [options]
    */
-  static async load(source, options = {}) {
+  static async load(source = DEFAULT_MODEL, options = {}) {
     checkLoadOptions(options);
+    // The shipped model is found next to this file, in Node and in browsers
+    // (bundlers see new URL(..., import.meta.url)); it never goes to the Hub.
+    if (source === DEFAULT_MODEL) source = DEFAULT_MODEL_URL.href;
     const src = await openSource(source, options);
     const { spec, transfer } = await readSentenceTransformer(src);
     if (options.truncateDim !== undefined) checkPositiveInt(options.truncateDim, 'truncateDim');
