@@ -75,3 +75,17 @@ test('StaticEmbedding: mean of the rows of the tokens, no special tokens, then N
   const empty = await model.encode('');
   assert.ok(empty.every((x) => x === 0), 'an empty text is an empty bag: a zero vector, as EmbeddingBag gives');
 });
+
+test('StaticEmbedding applies a truncation stored in its tokenizer.json, as the library does', async (t) => {
+  const { copyFixtureFrom } = await import('./helpers/model_copies.js');
+  const copy = copyFixtureFrom(dir);
+  const f = `${copy}/0_StaticEmbedding/tokenizer.json`;
+  const tj = JSON.parse(fs.readFileSync(f, 'utf8'));
+  tj.truncation = { direction: 'Right', max_length: 3, strategy: 'LongestFirst', stride: 0 };
+  fs.writeFileSync(f, JSON.stringify(tj));
+  const model = await SentenceTransformer.load(copy);
+  t.after(() => model.dispose());
+  const { inputIds } = await model.tokenize(['one two three four five']);
+  assert.equal(inputIds[0].length, 3);
+  assert.equal(model.maxSeqLength, 3);
+});

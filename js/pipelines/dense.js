@@ -36,11 +36,14 @@ export class DensePipeline {
         this.hidden = first.config.hiddenSize;
         this.maxSeqLength = first.maxSeqLength;
       } else {
-        // StaticEmbedding tokenizes without special tokens and never truncates unless configured.
-        this.text = new TextEncoderForModel(tokenizer, { maxSeqLength: first.maxSeqLength, addSpecialTokens: false });
+        // StaticEmbedding tokenizes without special tokens and truncates only
+        // where configured: its own config, or (unlike a Transformer, which
+        // overrides it) the truncation stored in its tokenizer.json.
+        const stored = tokJson.truncation && Number.isInteger(tokJson.truncation.max_length) ? tokJson.truncation.max_length : undefined;
+        this.text = new TextEncoderForModel(tokenizer, { maxSeqLength: first.maxSeqLength ?? stored, addSpecialTokens: false });
         this.encoder = new StaticEmbedder(engine, first.weights);
         this.hidden = this.encoder.dim;
-        this.maxSeqLength = first.maxSeqLength ?? null;
+        this.maxSeqLength = first.maxSeqLength ?? stored ?? null;
       }
       for (const mod of spec.modules.slice(1)) {
         if (mod.kind === 'pooling') this.pooling = mod;

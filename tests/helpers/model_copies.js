@@ -16,6 +16,14 @@ export function copyFixture(name) {
   return dst;
 }
 
+/** Copies any model folder into a new temporary folder; returns its path. */
+export function copyFixtureFrom(src) {
+  const dst = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-model-'));
+  fs.cpSync(src, dst, { recursive: true });
+  for (const f of fs.readdirSync(dst, { recursive: true })) fs.chmodSync(path.join(dst, f), 0o755);
+  return dst;
+}
+
 export function editJson(file, fn) {
   const obj = JSON.parse(fs.readFileSync(file, 'utf8'));
   fs.writeFileSync(file, JSON.stringify(fn(obj) ?? obj));
