@@ -14,7 +14,11 @@ import { checkTexts } from './pipelines/text_input.js';
 
 /** The model the package ships (models/static-en), loaded when no source is given. */
 export const DEFAULT_MODEL = 'sentence-wasm/static-en';
-const DEFAULT_MODEL_URL = new URL('../models/static-en/', import.meta.url);
+// Resolved from this module's own URL: where the package is served as it is
+// (Node, a static server). Spelled so bundlers do not treat the folder as an
+// asset to copy; a bundled app serves models/static-en itself and passes its URL.
+const moduleUrl = import.meta.url;
+const defaultModelUrl = () => new URL('../models/static-en/', moduleUrl).href;
 
 const ENCODE_OPTIONS = ['batchSize', 'normalizeEmbeddings', 'promptName', 'prompt', 'truncateDim', 'precision',
   'outputValue', 'signal', 'convertToTensor', 'showProgressBar'];
@@ -52,7 +56,7 @@ export class SentenceTransformer {
     checkLoadOptions(options);
     // The shipped model is found next to this file, in Node and in browsers
     // (bundlers see new URL(..., import.meta.url)); it never goes to the Hub.
-    if (source === DEFAULT_MODEL) source = DEFAULT_MODEL_URL.href;
+    if (source === DEFAULT_MODEL) source = defaultModelUrl();
     const src = await openSource(source, options);
     const { spec, transfer } = await readSentenceTransformer(src);
     if (options.truncateDim !== undefined) checkPositiveInt(options.truncateDim, 'truncateDim');
