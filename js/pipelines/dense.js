@@ -76,9 +76,7 @@ export class DensePipeline {
   }
 
   tokenize(texts) {
-    checkTexts(texts);
-    const inputIds = texts.map((t) => this.text.encode(t).ids);
-    return { inputIds, attentionMask: inputIds.map((ids) => new Int32Array(ids.length).fill(1)) };
+    return this.text.tokenize(texts);
   }
 
   /**

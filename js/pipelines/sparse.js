@@ -53,9 +53,7 @@ export class SparsePipeline {
   }
 
   tokenize(texts) {
-    checkTexts(texts);
-    const inputIds = texts.map((t) => this.text.encode(t).ids);
-    return { inputIds, attentionMask: inputIds.map((ids) => new Int32Array(ids.length).fill(1)) };
+    return this.text.tokenize(texts);
   }
 
   /**

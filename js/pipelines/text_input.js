@@ -43,6 +43,13 @@ export class TextEncoderForModel {
     return this.tokenizer.encode(s, { maxLength: this.maxLength, addSpecialTokens: this.addSpecialTokens });
   }
 
+  /** model.tokenize(): ids as encode() computes them (no prompt), all attended. */
+  tokenize(texts) {
+    checkTexts(texts);
+    const inputIds = texts.map((t) => this.encode(t).ids);
+    return { inputIds, attentionMask: inputIds.map((ids) => new Int32Array(ids.length).fill(1)) };
+  }
+
   /**
    * Tokens a prompt occupies at the start of every text: its ids minus the
    * closing special token, as the library computes prompt_length.
