@@ -9,34 +9,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { CrossEncoder, SentenceWasmError } from '../js/index.js';
 import { fixtureDir, fixtureNames, readReference, assertClose, assertAllClose, ABS_TOL } from './helpers/fixtures.js';
+import { rejectsWith } from './helpers/errors.js';
+import { fixtureVariant as variant, editJson, removeCopies } from './helpers/model_copies.js';
 
 const names = fixtureNames('cross-');
 
-const tempDirs = [];
-after(() => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+after(removeCopies);
 
-/** Copies a fixture to a temporary folder and lets `edit` change it. */
-function variant(name, edit) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sw-ce-${name}-`));
-  tempDirs.push(dir);
-  fs.cpSync(fixtureDir(name), dir, { recursive: true });
-  edit(dir);
-  return dir;
-}
 
-function editJson(file, fn) {
-  const obj = JSON.parse(fs.readFileSync(file, 'utf8'));
-  fs.writeFileSync(file, JSON.stringify(fn(obj) ?? obj));
-}
 
-async function rejectsWith(promise, code, pattern) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(err instanceof SentenceWasmError, `expected a SentenceWasmError, got ${err}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 const flat = (rows) => (Array.isArray(rows) ? Float32Array.from(rows.flatMap((r) => [...r])) : rows);
 

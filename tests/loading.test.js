@@ -9,19 +9,12 @@ import { SentenceTransformer, SentenceWasmError } from '../js/index.js';
 import { fixtureDir, readReference, assertAllClose } from './helpers/fixtures.js';
 import { serveFolder } from './helpers/serve.js';
 import { copyFixture, editJson, editSafetensorsHeader, readSafetensors, writeSafetensors } from './helpers/model_copies.js';
+import { rejectsWith } from './helpers/errors.js';
 
 const ref = readReference('st-mean');
 const sample = ref.inputs.slice(3, 8);
 const expected = ref.encode_default.slice(3, 8);
 
-async function rejectsWith(promise, code, pattern) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(err instanceof SentenceWasmError, `not a SentenceWasmError: ${err && err.stack}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 test('loads by URL from a static server, with progress, fetching only the needed files', async (t) => {
   const server = await serveFolder(fixtureDir('st-mean'));

@@ -15,6 +15,7 @@ import { SentenceTransformer, SentenceWasmError } from '../js/index.js';
 import { fixtureDir } from './helpers/fixtures.js';
 import { copyFixture, editJson } from './helpers/model_copies.js';
 import { serveFolder } from './helpers/serve.js';
+import { rejectsWith } from './helpers/errors.js';
 
 const JS_DIR = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'js');
 
@@ -72,14 +73,6 @@ const HOSTILE_PATHS = [
   ['x\ny', /control character/],
 ];
 
-async function rejectsWith(promise, code, pattern) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(err instanceof SentenceWasmError, `not a SentenceWasmError: ${err && err.stack}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 test('modules.json paths leaving a folder source are refused with BAD_CONFIG, and nothing is fetched', async () => {
   const dir = copyFixture('st-mean');

@@ -14,19 +14,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 import { openSource, validateModelPath } from '../js/source.js';
 import { serveFolder } from './helpers/serve.js';
+import { rejectsWith } from './helpers/errors.js';
 
 const MODEL_DIR = fileURLToPath(new URL('./fixtures/st-cls-dense/', import.meta.url)).replace(/\/$/, '');
 const fileBytes = (rel) => new Uint8Array(readFileSync(join(MODEL_DIR, rel)));
 
-/** Awaits `promise` and checks it rejects with `code` and a message matching `pattern`. */
-async function rejectsWith(promise, code, pattern) {
-  await assert.rejects(promise, (e) => {
-    assert.equal(e.name, 'SentenceWasmError', e.stack);
-    assert.equal(e.code, code, e.message);
-    if (pattern) assert.match(e.message, pattern);
-    return true;
-  });
-}
 
 const BAD_PATHS = ['../config.json', '1_Pooling/../../x', '/etc/passwd', 'a\\b', 'a//b', './config.json',
   'http://evil.example/x', 'file:///etc/passwd', 'C:/x', '', '1_Pooling/', 'a\u0000b'];

@@ -9,45 +9,16 @@ import os from 'node:os';
 import path from 'node:path';
 import { SparseEncoder, SentenceWasmError } from '../js/index.js';
 import { fixtureDir, fixtureNames, readReference, assertClose, assertAllClose, ABS_TOL } from './helpers/fixtures.js';
+import { rejectsWith } from './helpers/errors.js';
+import { fixtureVariant as variant, editJson, removeCopies, editSafetensorsHeader } from './helpers/model_copies.js';
 
 const names = fixtureNames('sparse-');
 
-const tempDirs = [];
-after(() => { for (const d of tempDirs) fs.rmSync(d, { recursive: true, force: true }); });
+after(removeCopies);
 
-/** Copies a fixture to a temporary folder and lets `edit` change it. */
-function variant(name, edit) {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `sw-se-${name}-`));
-  tempDirs.push(dir);
-  fs.cpSync(fixtureDir(name), dir, { recursive: true });
-  edit(dir);
-  return dir;
-}
 
-function editJson(file, fn) {
-  const obj = JSON.parse(fs.readFileSync(file, 'utf8'));
-  fs.writeFileSync(file, JSON.stringify(fn(obj) ?? obj));
-}
 
-/** Rewrites a safetensors header with `fn(header)`; tensor data stays where it is. */
-function editSafetensorsHeader(file, fn) {
-  const buf = fs.readFileSync(file);
-  const n = Number(buf.readBigUInt64LE(0));
-  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8'));
-  const json = Buffer.from(JSON.stringify(fn(header) ?? header), 'utf8');
-  const len = Buffer.alloc(8);
-  len.writeBigUInt64LE(BigInt(json.length));
-  fs.writeFileSync(file, Buffer.concat([len, json, buf.subarray(8 + n)]));
-}
 
-async function rejectsWith(promise, code, pattern) {
-  await assert.rejects(promise, (err) => {
-    assert.ok(err instanceof SentenceWasmError, `expected a SentenceWasmError, got ${err}`);
-    assert.equal(err.code, code, err.message);
-    if (pattern) assert.match(err.message, pattern);
-    return true;
-  });
-}
 
 /** Sparse vectors as { index: value } over the union of both index sets. */
 function densify(v) {

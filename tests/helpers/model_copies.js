@@ -8,9 +8,25 @@ import os from 'node:os';
 import path from 'node:path';
 import { fixtureDir } from './fixtures.js';
 
+const copies = [];
+
+/** Removes every temporary copy made so far (also run when the test process exits). */
+export function removeCopies() {
+  for (const d of copies.splice(0)) fs.rmSync(d, { recursive: true, force: true });
+}
+process.on('exit', removeCopies);
+
+/** A temporary copy of fixture `name` changed by `edit(dir)`, removed by removeCopies(). */
+export function fixtureVariant(name, edit) {
+  const dir = copyFixture(name);
+  edit(dir);
+  return dir;
+}
+
 /** Copies fixture `name` into a new temporary folder; returns its path. */
 export function copyFixture(name) {
   const dst = fs.mkdtempSync(path.join(os.tmpdir(), `sw-${name}-`));
+  copies.push(dst);
   fs.cpSync(fixtureDir(name), dst, { recursive: true });
   for (const f of fs.readdirSync(dst, { recursive: true })) fs.chmodSync(path.join(dst, f), 0o755);
   return dst;
@@ -19,6 +35,7 @@ export function copyFixture(name) {
 /** Copies any model folder into a new temporary folder; returns its path. */
 export function copyFixtureFrom(src) {
   const dst = fs.mkdtempSync(path.join(os.tmpdir(), 'sw-model-'));
+  copies.push(dst);
   fs.cpSync(src, dst, { recursive: true });
   for (const f of fs.readdirSync(dst, { recursive: true })) fs.chmodSync(path.join(dst, f), 0o755);
   return dst;
