@@ -7,7 +7,7 @@
 #   make test-browser the browser tests (headless Chromium), also part of make test
 #   make clean
 
-SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c
+SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c src/threads.c
 HDR      := $(wildcard src/*.h)
 BUILD    := build
 DIST     := dist
@@ -36,7 +36,7 @@ _sw_model_tensor_known,_sw_model_finalize,_sw_model_weight_bytes,_sw_model_free,
 _sw_ctx_forward,_sw_ctx_hidden,_sw_ctx_n_tokens,_sw_ctx_classify,_sw_ctx_splade,_sw_ctx_free,\
 _sw_pool,_sw_dense_create,_sw_dense_add_tensor,_sw_dense_forward,_sw_dense_free,_sw_l2_normalize,\
 _sw_static_create,_sw_static_add_tensor,_sw_static_forward,_sw_static_free,\
-_sw_malloc,_sw_free
+_sw_malloc,_sw_free,_sw_thread_main,_sw_threads_start,_sw_threads_stop,_sw_threads_count
 # SIMD=0 builds the scalar reference kernels only (for bisecting a SIMD bug).
 SIMD     ?= 1
 SIMD_FLAGS := $(if $(filter 1,$(SIMD)),-msimd128,)
@@ -48,11 +48,29 @@ WASM_FLAGS := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WAS
 
 all: wasm
 
-wasm: $(DIST)/sentence-wasm.wasm
+wasm: $(DIST)/sentence-wasm.wasm $(DIST)/sentence-wasm-mt.wasm
 
 $(DIST)/sentence-wasm.wasm: $(SRC) $(HDR)
 	@mkdir -p $(DIST)
 	$(EMCC) $(WASM_FLAGS) $(SRC) -o $@
+
+# The shared-memory build (threads.c): the same C with WebAssembly atomics,
+# linked to import one shared memory, which thread 0 and its helper workers
+# instantiate the module on (js/wasm.js).
+#  -matomics -mbulk-memory   atomic wait/notify; wasm-ld makes the data
+#                            segments passive and initialises them once
+#  --shared-memory --import-memory
+#                            the memory comes from JS, shared by every instance
+#  --no-check-features       Emscripten 3.1.6 ships its libc for this set-up only
+#                            with its pthread runtime (which needs its JS glue);
+#                            the single-threaded libc is linked instead, which is
+#                            sound because only thread 0 calls into it (malloc
+#                            and the like). Helpers run kernels that allocate
+#                            nothing (threads.h).
+MT_FLAGS := -matomics -mbulk-memory -Wl,--shared-memory,--import-memory,--no-check-features
+$(DIST)/sentence-wasm-mt.wasm: $(SRC) $(HDR)
+	@mkdir -p $(DIST)
+	$(EMCC) $(WASM_FLAGS) $(MT_FLAGS) $(SRC) -o $@
 
 # Installs what the build and tests need on a fresh Debian machine
 # (chromium: the headless browser of tests/browser/, driven by playwright-core).

@@ -42,6 +42,10 @@ export class CrossEncoder {
     this.activationFn = spec.activationFn;
     /** Bytes of weights held in WebAssembly memory. */
     this.weightBytes = info.weightBytes;
+    /** Threads computing, and whether they share one copy of the weights
+     * (true) or each worker holds its own (false; also for one thread). */
+    this.threads = info.threads;
+    this.sharedMemory = info.sharedMemory;
   }
 
   /**
@@ -61,7 +65,7 @@ export class CrossEncoder {
     const src = await openSource(source, common);
     const { spec, transfer } = await readCrossEncoder(src, { maxLength: maxLength ?? undefined });
     if (act) spec.activationFn = act;
-    const client = await WorkerPool.start(common.threads ?? 1);
+    const client = await WorkerPool.start(common.threads);
     try {
       const info = await client.load({ spec }, { transfer, signal: common.signal });
       return new CrossEncoder(client, spec, info);

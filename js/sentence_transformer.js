@@ -44,6 +44,10 @@ export class SentenceTransformer {
     this.truncateDim = options.truncateDim ?? null;
     /** Bytes of weights held in WebAssembly memory. */
     this.weightBytes = info.weightBytes;
+    /** Threads computing, and whether they share one copy of the weights
+     * (true) or each worker holds its own (false; also for one thread). */
+    this.threads = info.threads;
+    this.sharedMemory = info.sharedMemory;
   }
 
   /**
@@ -60,7 +64,7 @@ export class SentenceTransformer {
     const src = await openSource(source, options);
     const { spec, transfer } = await readSentenceTransformer(src);
     if (options.truncateDim !== undefined) checkPositiveInt(options.truncateDim, 'truncateDim');
-    const client = await WorkerPool.start(options.threads ?? 1);
+    const client = await WorkerPool.start(options.threads);
     try {
       const info = await client.load({ spec }, { transfer, signal: options.signal });
       return new SentenceTransformer(client, spec, info, options);

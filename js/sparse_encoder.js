@@ -42,6 +42,10 @@ export class SparseEncoder {
     this.maxActiveDims = options.maxActiveDims ?? null;
     /** Bytes of weights held in WebAssembly memory. */
     this.weightBytes = info.weightBytes;
+    /** Threads computing, and whether they share one copy of the weights
+     * (true) or each worker holds its own (false; also for one thread). */
+    this.threads = info.threads;
+    this.sharedMemory = info.sharedMemory;
   }
 
   /**
@@ -59,7 +63,7 @@ export class SparseEncoder {
     if (maxActiveDims !== undefined && maxActiveDims !== null) checkPositiveInt(maxActiveDims, 'maxActiveDims');
     const src = await openSource(source, common);
     const { spec, transfer } = await readSparseEncoder(src);
-    const client = await WorkerPool.start(common.threads ?? 1);
+    const client = await WorkerPool.start(common.threads);
     try {
       const info = await client.load({ spec }, { transfer, signal: common.signal });
       return new SparseEncoder(client, spec, info, { maxActiveDims });

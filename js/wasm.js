@@ -6,10 +6,18 @@
  * Emscripten JS glue: the same code runs in Node and in browsers, and the
  * bytes are found next to this file with `new URL(..., import.meta.url)`,
  * which bundlers understand.
+ *
+ * With `threads > 1` where shared memory is allowed (Node; browsers when
+ * crossOriginIsolated) the shared-memory build is used instead: it also
+ * imports its memory, which this file creates shared, and helper workers
+ * (thread_helpers.js) instantiate the same module on it.
  */
 import { SentenceWasmError } from './errors.js';
+import { startHelpers } from './thread_helpers.js';
+import { sharedMemorySupported } from './shared_memory.js';
 
 const WASM_URL = new URL('../dist/sentence-wasm.wasm', import.meta.url);
+const WASM_MT_URL = new URL('../dist/sentence-wasm-mt.wasm', import.meta.url);
 
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 
@@ -48,9 +56,24 @@ export function simdSupported() {
  * demand because memory growth detaches the old ones.
  */
 export class Engine {
-  constructor(instance) {
+  constructor(instance, memory = instance.exports.memory) {
     this.exports = instance.exports;
-    this.memory = instance.exports.memory;
+    this.memory = memory;
+    /** Threads computing (1 + helpers); set by loadEngine. */
+    this.threads = 1;
+    /** True when helpers share this engine's memory (the -mt build). */
+    this.sharedMemory = false;
+    this.helpers = null;
+  }
+
+  /** Stops the helper threads (the engine itself needs no other cleanup). */
+  async close() {
+    if (!this.helpers) return;
+    this.exports.sw_threads_stop();
+    const helpers = this.helpers;
+    this.helpers = null;
+    this.threads = 1;
+    await helpers.terminate();
   }
 
   get u8() { return new Uint8Array(this.memory.buffer); }
@@ -108,23 +131,59 @@ export class Engine {
   readF32(ptr, n) { return this.f32.slice(ptr >> 2, (ptr >> 2) + n); }
 }
 
-let cached = null;
+/** Compiled modules by URL: compiled once per thread, instantiated per model. */
+const compiled = new Map();
 
-/** Compiles (once per thread) and instantiates the engine. */
-export async function loadEngine({ wasmUrl = WASM_URL } = {}) {
+function compile(url) {
+  const key = String(url);
+  if (!compiled.has(key)) {
+    const p = wasmBytes(url).then((b) => WebAssembly.compile(b));
+    p.catch(() => compiled.delete(key)); // a failed read may succeed later
+    compiled.set(key, p);
+  }
+  return compiled.get(key);
+}
+
+/** 16 MiB, the builds' -sINITIAL_MEMORY, and 4 GiB, their -sMAXIMUM_MEMORY, in 64 KiB pages. */
+const INITIAL_PAGES = 256;
+const MAXIMUM_PAGES = 65536;
+
+/** How long thread 0 waits for its helpers to enter the engine. */
+const HELPERS_START_MS = 10000;
+
+/**
+ * Compiles (once per thread) and instantiates the engine.
+ * @param {{ wasmUrl?: URL, threads?: number }} [options]
+ *   threads: threads computing; above 1 the shared-memory build runs with
+ *   threads - 1 helper workers (refused where shared memory is not allowed)
+ */
+export async function loadEngine({ wasmUrl, threads = 1 } = {}) {
   if (!simdSupported()) {
     throw new SentenceWasmError('WORKER_FAILED', 'WebAssembly SIMD is not supported in this environment (sentence-wasm needs SIMD128)');
   }
-  if (!cached || cached.url !== String(wasmUrl)) {
-    cached = { url: String(wasmUrl), module: WebAssembly.compile(await wasmBytes(wasmUrl)) };
+  const env = { emscripten_notify_memory_growth: () => {} };
+  if (threads <= 1) {
+    const instance = await WebAssembly.instantiate(await compile(wasmUrl ?? WASM_URL), { env });
+    const engine = new Engine(instance);
+    // STANDALONE_WASM reactors run their static constructors here.
+    if (engine.exports._initialize) engine.exports._initialize();
+    return engine;
   }
-  const module = await cached.module;
-  let engine = null;
-  const instance = await WebAssembly.instantiate(module, {
-    env: { emscripten_notify_memory_growth: () => {} },
-  });
-  engine = new Engine(instance);
-  // STANDALONE_WASM reactors run their static constructors here.
+  if (!sharedMemorySupported()) {
+    throw new SentenceWasmError('WORKER_FAILED', 'shared-memory threads need SharedArrayBuffer (in browsers: a crossOriginIsolated page)');
+  }
+  const module = await compile(wasmUrl ?? WASM_MT_URL);
+  const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
+  const instance = await WebAssembly.instantiate(module, { env: { ...env, memory } });
+  const engine = new Engine(instance, memory);
   if (engine.exports._initialize) engine.exports._initialize();
+  engine.sharedMemory = true;
+  engine.helpers = await startHelpers(engine, module, memory, threads - 1);
+  if (engine.exports.sw_threads_start(threads - 1, HELPERS_START_MS) !== 0) {
+    const why = engine.lastError();
+    await engine.helpers.terminate();
+    throw new SentenceWasmError('WORKER_FAILED', `cannot start ${threads - 1} helper threads: ${why}`);
+  }
+  engine.threads = engine.exports.sw_threads_count();
   return engine;
 }

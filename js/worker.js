@@ -2,9 +2,14 @@
  * @file The worker: owns the engine instance and one model, and answers
  * { id, type, payload } calls one at a time, in arrival order. A 'cancel'
  * message marks a call so it stops at its next batch boundary.
+ *
+ * The same script is also a helper thread of the shared-memory build: a
+ * worker whose first message is 'thread-helper' only runs engine tasks
+ * (thread_helpers.js).
  */
 import { parentPort, yieldToEvents } from './worker_port.js';
 import { loadEngine } from './wasm.js';
+import { runHelper } from './thread_helpers.js';
 import { SentenceWasmError } from './errors.js';
 import { DensePipeline } from './pipelines/dense.js';
 import { CrossPipeline } from './pipelines/cross.js';
@@ -19,6 +24,7 @@ const PIPELINES = {
 
 const cancelled = new Set();
 let pipeline = null;
+let engine = null;
 let queue = Promise.resolve();
 let port = null;
 
@@ -31,6 +37,10 @@ parentPort().then((p) => {
     if (!msg || typeof msg !== 'object') return;
     if (msg.type === 'cancel') {
       cancelled.add(msg.payload.id);
+      return;
+    }
+    if (msg.type === 'thread-helper') {
+      runHelper(msg.payload, (m) => port.post(m));
       return;
     }
     queue = queue.then(() => handle(msg));
@@ -58,10 +68,13 @@ async function dispatch(type, payload, ctl) {
   if (type === 'load') {
     const Pipeline = PIPELINES[payload.spec.kind];
     if (!Pipeline) throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE', `model kind ${payload.spec.kind} is not supported`);
-    const engine = await loadEngine(payload.wasmUrl ? { wasmUrl: new URL(payload.wasmUrl) } : {});
+    const next = await loadEngine({ wasmUrl: payload.wasmUrl ? new URL(payload.wasmUrl) : undefined, threads: payload.threads ?? 1 });
     if (pipeline) pipeline.dispose();
+    pipeline = null;
+    if (engine) await engine.close();
+    engine = next;
     pipeline = new Pipeline(engine, payload.spec);
-    return pipeline.info();
+    return { ...pipeline.info(), threads: engine.threads, sharedMemory: engine.sharedMemory };
   }
   if (!pipeline) throw new SentenceWasmError('DISPOSED', 'no model is loaded in this worker');
   const method = pipeline[type];

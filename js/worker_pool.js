@@ -1,28 +1,58 @@
 /**
- * @file N workers holding the same model, for `threads > 1`. Each worker is
- * single-threaded with its own copy of the weights (no SharedArrayBuffer
- * needed, so it works in any browser); a large encode is split into N
- * contiguous slices that run in parallel, small calls go to one worker.
+ * @file The workers behind one model, and how `threads` maps onto them.
+ *
+ * Where shared memory is allowed (Node; browsers when crossOriginIsolated)
+ * `threads: N` is one worker running the shared-memory build with N - 1
+ * helper threads: one copy of the weights, and every call, however small,
+ * is split inside the engine (src/threads.c).
+ *
+ * Elsewhere it is N workers, each single-threaded with its own copy of the
+ * weights (no SharedArrayBuffer needed, so it works in any browser); a large
+ * encode is split into N contiguous slices that run in parallel, small
+ * calls go to one worker.
  *
  * Same call/terminate surface as WorkerClient, plus callSplit().
  */
 import { WorkerClient } from './worker_client.js';
+import { sharedMemorySupported } from './shared_memory.js';
+
+const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
+
+/** The default `threads`: the cores, at most 4, where threads share memory; else 1. */
+export async function defaultThreads() {
+  if (!sharedMemorySupported()) return 1;
+  let cores = 1;
+  if (isNode) {
+    const os = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os');
+    cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  } else if (globalThis.navigator && Number.isInteger(globalThis.navigator.hardwareConcurrency)) {
+    cores = globalThis.navigator.hardwareConcurrency;
+  }
+  return Math.max(1, Math.min(4, cores));
+}
 
 /** Below this many texts a call is not worth splitting. */
 const MIN_TEXTS_TO_SPLIT = 8;
 
 export class WorkerPool {
   #clients;
+  #engineThreads;
   #next = 0;
 
-  constructor(clients) {
+  constructor(clients, engineThreads = 1) {
     this.#clients = clients;
+    this.#engineThreads = engineThreads;
   }
 
   get size() { return this.#clients.length; }
 
-  /** Starts `n` workers. */
-  static async start(n = 1) {
+  /**
+   * Starts the workers for `threads` (default: defaultThreads()): one
+   * shared-memory worker, or `threads` single-threaded ones.
+   */
+  static async start(threads) {
+    const n = threads ?? await defaultThreads();
+    if (n > 1 && sharedMemorySupported()) return new WorkerPool([await WorkerClient.start()], n);
     const clients = [];
     try {
       for (let i = 0; i < n; i++) clients.push(await WorkerClient.start());
@@ -36,12 +66,14 @@ export class WorkerPool {
   /**
    * Loads the model in every worker. Workers 1..n-1 get structured-clone
    * copies of the file buffers; worker 0 gets them transferred last.
+   * Resolves with worker 0's info, whose `threads` counts every thread.
    */
   async load(payload, { transfer = [], signal } = {}) {
+    payload = { ...payload, threads: this.#engineThreads };
     const rest = this.#clients.slice(1).map((c) => c.call('load', payload, { signal }));
     const first = this.#clients[0].call('load', payload, { transfer, signal });
     const [info] = await Promise.all([first, ...rest]);
-    return info;
+    return { ...info, threads: info.threads * this.#clients.length };
   }
 
   /** One call on one worker (round-robin). */

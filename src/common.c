@@ -7,8 +7,13 @@
 #include <stdio.h>
 
 /* One message per thread: each worker thread runs its own ctx, and an error
- * on one must not overwrite another's. */
-#if defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+ * on one must not overwrite another's. In WebAssembly a plain static: every
+ * model has its own instance, and the shared-memory build's helper threads
+ * (threads.c) never report errors, so no thread-local storage (which that
+ * build would have to set up per thread) is needed. */
+#if defined(__wasm__)
+#define SW_THREAD_LOCAL
+#elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
 #define SW_THREAD_LOCAL _Thread_local
 #elif defined(__GNUC__)
 #define SW_THREAD_LOCAL __thread

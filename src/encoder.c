@@ -10,6 +10,7 @@
  */
 #include "internal.h"
 #include "kernels.h"
+#include "threads.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -339,7 +340,10 @@ struct sw_ctx {
     float *v;   size_t v_cap;    /* [T x H] values                        */
     float *a;   size_t a_cap;    /* [T x H] attention context             */
     float *f;   size_t f_cap;    /* [T x I] intermediate; head scratch    */
-    float *s;   size_t s_cap;    /* [max_len] attention scores           */
+    float *s;   size_t s_cap;    /* attention scratch, one slice per thread */
+    size_t s_stride;             /* floats per thread in s               */
+    int64_t *seq_off;            /* [n_seq] first token of each sequence  */
+    size_t off_cap;
 };
 
 sw_ctx *sw_ctx_create(const sw_model *m) {
@@ -356,7 +360,7 @@ void sw_ctx_free(sw_ctx *c) {
     if (!c) return;
     SW_FREE(c->seq_lens);
     SW_FREE(c->x); SW_FREE(c->q); SW_FREE(c->k); SW_FREE(c->v);
-    SW_FREE(c->a); SW_FREE(c->f); SW_FREE(c->s);
+    SW_FREE(c->a); SW_FREE(c->f); SW_FREE(c->s); SW_FREE(c->seq_off);
     SW_FREE(c);
 }
 
@@ -395,6 +399,69 @@ static int check_inputs(const sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
     return SW_OK;
 }
 
+/* ==== the layer's steps as tasks (threads.h) ==== */
+
+/* Rows per task of a row-wise op: enough work to be worth a task. */
+#define ROWS_PER_TASK 16
+
+/* One attention head of one sequence per task. */
+typedef struct heads_job {
+    sw_ctx *c;
+    int32_t nh, d, H;
+    float scale;
+} heads_job;
+
+static void head_task(void *arg, int32_t task, int32_t thread) {
+    const heads_job *j = (const heads_job *)arg;
+    sw_ctx *c = j->c;
+    const int32_t s = task / j->nh, h = task % j->nh;
+    const size_t at = (size_t)c->seq_off[s] * j->H + (size_t)h * j->d;
+    sw_attention_head(c->a + at, c->q + at, c->k + at, c->v + at, c->seq_lens[s], j->d, j->H,
+                      j->scale, c->s + (size_t)thread * c->s_stride);
+}
+
+/* Residual add + LayerNorm, rows split between tasks. */
+typedef struct ln_job {
+    float *y;
+    const float *x, *r, *g, *b;
+    int32_t rows, n;
+    float eps;
+} ln_job;
+
+static void ln_task(void *arg, int32_t task, int32_t thread) {
+    const ln_job *j = (const ln_job *)arg;
+    const int32_t r0 = task * ROWS_PER_TASK;
+    const int32_t rows = j->rows - r0 < ROWS_PER_TASK ? j->rows - r0 : ROWS_PER_TASK;
+    const size_t at = (size_t)r0 * j->n;
+    (void)thread;
+    sw_add_layernorm(j->y + at, j->x + at, j->r ? j->r + at : NULL, j->g, j->b, rows, j->n, j->eps);
+}
+
+static void add_layernorm(float *y, const float *x, const float *r, const float *g, const float *b,
+                          int32_t rows, int32_t n, float eps) {
+    ln_job j = {y, x, r, g, b, rows, n, eps};
+    sw_parallel_for((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, ln_task, &j);
+}
+
+/* An activation over [rows x n], rows split between tasks. */
+typedef struct act_job {
+    float *x;
+    int32_t rows, n, act;
+} act_job;
+
+static void act_task(void *arg, int32_t task, int32_t thread) {
+    const act_job *j = (const act_job *)arg;
+    const int32_t r0 = task * ROWS_PER_TASK;
+    const int32_t rows = j->rows - r0 < ROWS_PER_TASK ? j->rows - r0 : ROWS_PER_TASK;
+    (void)thread;
+    sw_activate(j->x + (size_t)r0 * j->n, (size_t)rows * j->n, j->act);
+}
+
+static void activate(float *x, int32_t rows, int32_t n, int32_t act) {
+    act_job j = {x, rows, n, act};
+    sw_parallel_for((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, act_task, &j);
+}
+
 /* BertEmbeddings: word + position + token type, then LayerNorm. Positions
  * restart at 0 for every packed sequence. */
 static void embed(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens, const int32_t *ids, const int32_t *type_ids) {
@@ -410,37 +477,28 @@ static void embed(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens, const int32
             for (int32_t j = 0; j < H; j++) xt[j] = we[j] + pe[j] + (te ? te[j] : 0.0f);
         }
     }
-    sw_add_layernorm(c->x, c->x, NULL, m->emb_ln_g, m->emb_ln_b, (int32_t)t, H, m->cfg.layer_norm_eps);
+    add_layernorm(c->x, c->x, NULL, m->emb_ln_g, m->emb_ln_b, (int32_t)t, H, m->cfg.layer_norm_eps);
 }
 
 /* BertLayer on the packed states in c->x. */
-static void layer_forward(sw_ctx *c, const sw_layer *ly, int32_t n_seq, const int32_t *seq_lens, int32_t T) {
+static void layer_forward(sw_ctx *c, const sw_layer *ly, int32_t n_seq, int32_t T) {
     const sw_config *cfg = &c->m->cfg;
     const int32_t H = cfg->hidden_size, nh = cfg->num_heads, d = H / nh;
-    const float scale = 1.0f / sqrtf((float)d);
 
     /* BertSelfAttention: Q, K, V projections, softmax(QK^T/sqrt d)V per head */
     sw_linear_forward(&ly->q, c->x, T, c->q);
     sw_linear_forward(&ly->k, c->x, T, c->k);
     sw_linear_forward(&ly->v, c->x, T, c->v);
-    int64_t off = 0;
-    for (int32_t s = 0; s < n_seq; s++) {
-        const size_t base = (size_t)off * H;
-        for (int32_t h = 0; h < nh; h++) {
-            sw_attention_head(c->a + base + (size_t)h * d, c->q + base + (size_t)h * d,
-                              c->k + base + (size_t)h * d, c->v + base + (size_t)h * d,
-                              seq_lens[s], d, H, scale, c->s);
-        }
-        off += seq_lens[s];
-    }
+    heads_job hj = {c, nh, d, H, 1.0f / sqrtf((float)d)};
+    sw_parallel_for(n_seq * nh, head_task, &hj);
     /* BertSelfOutput: dense, then LayerNorm(dense + input) */
     sw_linear_forward(&ly->attn_out, c->a, T, c->q);
-    sw_add_layernorm(c->x, c->x, c->q, ly->ln1_g, ly->ln1_b, T, H, cfg->layer_norm_eps);
+    add_layernorm(c->x, c->x, c->q, ly->ln1_g, ly->ln1_b, T, H, cfg->layer_norm_eps);
     /* BertIntermediate: dense + GELU; BertOutput: dense, LayerNorm(dense + input) */
     sw_linear_forward(&ly->inter, c->x, T, c->f);
-    sw_activate(c->f, (size_t)T * cfg->intermediate_size, cfg->hidden_act);
+    activate(c->f, T, cfg->intermediate_size, cfg->hidden_act);
     sw_linear_forward(&ly->out, c->f, T, c->k);
-    sw_add_layernorm(c->x, c->x, c->k, ly->ln2_g, ly->ln2_b, T, H, cfg->layer_norm_eps);
+    add_layernorm(c->x, c->x, c->k, ly->ln2_g, ly->ln2_b, T, H, cfg->layer_norm_eps);
 }
 
 int sw_ctx_forward(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
@@ -457,20 +515,26 @@ int sw_ctx_forward(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
     const size_t T = (size_t)total, H = (size_t)cfg->hidden_size, I = (size_t)cfg->intermediate_size;
     if ((rc = sw_reserve(&c->x, &c->x_cap, T * H)) || (rc = sw_reserve(&c->q, &c->q_cap, T * H)) ||
         (rc = sw_reserve(&c->k, &c->k_cap, T * H)) || (rc = sw_reserve(&c->v, &c->v_cap, T * H)) ||
-        (rc = sw_reserve(&c->a, &c->a_cap, T * H)) || (rc = sw_reserve(&c->f, &c->f_cap, T * (I > H ? I : H))) ||
-        (rc = sw_reserve(&c->s, &c->s_cap, (size_t)max_len)))
+        (rc = sw_reserve(&c->a, &c->a_cap, T * H)) || (rc = sw_reserve(&c->f, &c->f_cap, T * (I > H ? I : H))))
         return rc;
+    /* Attention scratch: one slice per thread, as heads run in parallel. */
+    c->s_stride = sw_attention_scratch(max_len, cfg->hidden_size / cfg->num_heads);
+    if ((rc = sw_reserve(&c->s, &c->s_cap, c->s_stride * (size_t)sw_threads_count()))) return rc;
     if ((size_t)n_seq > c->seq_cap) {
         int32_t *p = (int32_t *)SW_REALLOC(c->seq_lens, (size_t)n_seq * sizeof *p);
         if (!p) return sw_fail(SW_ERR_NO_MEMORY, "out of memory");
         c->seq_lens = p;
+        int64_t *o = (int64_t *)SW_REALLOC(c->seq_off, (size_t)n_seq * sizeof *o);
+        if (!o) return sw_fail(SW_ERR_NO_MEMORY, "out of memory");
+        c->seq_off = o;
         c->seq_cap = (size_t)n_seq;
     }
     memcpy(c->seq_lens, seq_lens, (size_t)n_seq * sizeof *seq_lens);
+    for (int32_t s = 0, off = 0; s < n_seq; off += seq_lens[s], s++) c->seq_off[s] = off;
 
     embed(c, n_seq, seq_lens, ids, type_ids);
     for (int32_t l = 0; l < cfg->num_layers; l++)
-        layer_forward(c, &c->m->layers[l], n_seq, seq_lens, (int32_t)T);
+        layer_forward(c, &c->m->layers[l], n_seq, (int32_t)T);
     c->n_seq = n_seq;
     c->n_tokens = (int32_t)T;
     return SW_OK;
@@ -515,8 +579,8 @@ int sw_ctx_splade(sw_ctx *c, int32_t sum, int32_t log1p_twice, float *out) {
     /* BertPredictionHeadTransform over all tokens: dense, act, LayerNorm. */
     float *tr = c->q;
     sw_linear_forward(&m->mlm_dense, c->x, T, tr);
-    sw_activate(tr, (size_t)T * H, m->cfg.hidden_act);
-    sw_add_layernorm(tr, tr, NULL, m->mlm_ln_g, m->mlm_ln_b, T, H, m->cfg.layer_norm_eps);
+    activate(tr, T, H, m->cfg.hidden_act);
+    add_layernorm(tr, tr, NULL, m->mlm_ln_g, m->mlm_ln_b, T, H, m->cfg.layer_norm_eps);
 
     /* Decoder by vocabulary chunk, pooled at once: logits for one chunk of
      * one sequence, [len x SW_VOCAB_CHUNK], are the only logits alive. */

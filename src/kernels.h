@@ -60,13 +60,17 @@ void sw_activate(float *x, size_t n, int32_t act);
 /* One head of self-attention over one sequence of n tokens, head width d:
  * out[i] = sum_j softmax_j(q[i].k[j] * scale) v[j]. q, k, v, out are rows
  * of stride `ld` floats (the head's columns inside the packed Q, K, V
- * matrices). `scratch` holds at least n floats. */
+ * matrices). `scratch` holds sw_attention_scratch(n, d) floats (the fast
+ * version packs K and V there; the kernel itself never allocates). */
 void sw_attention_head_ref(float *out, const float *q, const float *k,
                            const float *v, int32_t n, int32_t d, int32_t ld,
                            float scale, float *scratch);
 void sw_attention_head(float *out, const float *q, const float *k,
                        const float *v, int32_t n, int32_t d, int32_t ld,
                        float scale, float *scratch);
+/* Floats of scratch sw_attention_head needs for n tokens of head width d
+ * (at least n, the reference's need; at least 1). */
+size_t sw_attention_scratch(int32_t n, int32_t d);
 
 /* ==== small vector ops ==== */
 

@@ -20,6 +20,7 @@
  *   dot
  */
 #include "kernels.h"
+#include "threads.h"
 
 /* ISO C wants at least one declaration in a translation unit; kernels.h
  * provides some, and this keeps the file meaningful on its own. */
@@ -189,43 +190,86 @@ static void linear_unpacked(const sw_linear *l, const float *x, int32_t m, float
     }
 }
 
+/* One task of a product: rows [r0, r1) x panels [p0, p1) of y, all of K.
+ * The loop order, and so every sum, is the same whatever the split: results
+ * do not depend on the thread count. */
+typedef struct linear_job {
+    const sw_linear *l;
+    const float *x;
+    float *y;
+    int32_t m, kc_max;
+    int32_t pb, ncb;        /* panels per column block, column blocks */
+    int32_t rows_per;       /* rows per row block (a multiple of MR)  */
+} linear_job;
+
+static void linear_task(void *arg, int32_t task, int32_t thread) {
+    const linear_job *j = (const linear_job *)arg;
+    const sw_linear *l = j->l;
+    const int32_t in = l->in, out = l->out, np = (out + NR - 1) / NR;
+    const int32_t cb = task % j->ncb, rb = task / j->ncb;
+    const int32_t p0 = cb * j->pb, p1 = p0 + j->pb < np ? p0 + j->pb : np;
+    const int32_t r0 = rb * j->rows_per, r1 = r0 + j->rows_per < j->m ? r0 + j->rows_per : j->m;
+    float a[MR * KC] __attribute__((aligned(16)));   /* packed x block, on this thread's stack */
+    (void)thread;
+    for (int32_t k0 = 0; k0 < in; k0 += j->kc_max) {
+        const int32_t kc = in - k0 < j->kc_max ? in - k0 : j->kc_max;
+        const int accumulate = k0 > 0, last = k0 + kc == in;
+        for (int32_t i0 = r0; i0 < r1; i0 += MR) {
+            const int32_t rows = r1 - i0 < MR ? r1 - i0 : MR;
+            pack_x(a, j->x + (size_t)i0 * in + k0, (size_t)in, rows, kc);
+            for (int32_t p = p0; p < p1; p++) {
+                const int32_t col = p * NR;
+                const int32_t cols = out - col < NR ? out - col : NR;
+                const float *wp = l->packed + ((size_t)p * in + k0) * NR;
+                const float *bias = last && l->b ? l->b + col : NULL;
+                gemm_tile_edge(a, wp, kc, j->y + (size_t)i0 * out + col, (size_t)out,
+                               rows, cols, bias, accumulate);
+            }
+        }
+    }
+}
+
+/* Below this many multiply-adds a product is not worth waking helpers for. */
+#define PARALLEL_MIN_MACS (1 << 17)
+
 void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) {
     const int32_t in = l->in, out = l->out;
     if (m <= 0 || out <= 0) return;
     if (!l->packed || in <= 0) { linear_unpacked(l, x, m, y); return; }
 
+    linear_job j = {l, x, y, m, 0, 0, 0, m};
     /* K blocks of equal depth, at most KC. */
     const int32_t nkb = (in + KC - 1) / KC;
-    const int32_t kc_max = (in + nkb - 1) / nkb;
+    j.kc_max = (in + nkb - 1) / nkb;
     /* Column blocks: as many panels as keep kc_max x NC of W near W_BLOCK_BYTES,
      * balanced so the last block is not a sliver. */
     const int32_t np = (out + NR - 1) / NR;
-    int32_t pb = (int32_t)(W_BLOCK_BYTES / ((size_t)kc_max * NR * sizeof(float)));
-    if (pb < 1) pb = 1;
-    const int32_t ncb = (np + pb - 1) / pb;
-    pb = (np + ncb - 1) / ncb;
+    j.pb = (int32_t)(W_BLOCK_BYTES / ((size_t)j.kc_max * NR * sizeof(float)));
+    if (j.pb < 1) j.pb = 1;
+    j.ncb = (np + j.pb - 1) / j.pb;
+    j.pb = (np + j.ncb - 1) / j.ncb;
 
-    float a[MR * KC] __attribute__((aligned(16)));   /* packed x block */
-
-    for (int32_t p0 = 0; p0 < np; p0 += pb) {
-        const int32_t p1 = p0 + pb < np ? p0 + pb : np;
-        for (int32_t k0 = 0; k0 < in; k0 += kc_max) {
-            const int32_t kc = in - k0 < kc_max ? in - k0 : kc_max;
-            const int accumulate = k0 > 0, last = k0 + kc == in;
-            for (int32_t i0 = 0; i0 < m; i0 += MR) {
-                const int32_t rows = m - i0 < MR ? m - i0 : MR;
-                pack_x(a, x + (size_t)i0 * in + k0, (size_t)in, rows, kc);
-                for (int32_t p = p0; p < p1; p++) {
-                    const int32_t col = p * NR;
-                    const int32_t cols = out - col < NR ? out - col : NR;
-                    const float *wp = l->packed + ((size_t)p * in + k0) * NR;
-                    const float *bias = last && l->b ? l->b + col : NULL;
-                    gemm_tile_edge(a, wp, kc, y + (size_t)i0 * out + col, (size_t)out,
-                                   rows, cols, bias, accumulate);
-                }
+    /* With helper threads: about 4 tasks per thread (they are taken
+     * dynamically, so a slow thread takes fewer), rows split first, then
+     * columns (a single short text has few rows). */
+    const int32_t nt = sw_threads_count();
+    if (nt > 1 && (int64_t)m * in * out >= PARALLEL_MIN_MACS) {
+        const int32_t want = 4 * nt, groups = (m + MR - 1) / MR;
+        if (j.ncb < want) {
+            int32_t nrb = (want + j.ncb - 1) / j.ncb;
+            if (nrb > groups) nrb = groups;
+            j.rows_per = (groups + nrb - 1) / nrb * MR;
+            nrb = (m + j.rows_per - 1) / j.rows_per;
+            int32_t ncb = (want + nrb - 1) / nrb;
+            if (ncb > np) ncb = np;
+            if (ncb > j.ncb) {
+                j.pb = (np + ncb - 1) / ncb;
+                j.ncb = (np + j.pb - 1) / j.pb;
             }
         }
     }
+    const int32_t nrb = (m + j.rows_per - 1) / j.rows_per;
+    sw_parallel_for(j.ncb * nrb, linear_task, &j);
 }
 
 /* ==== vector math: exp, erf, tanh on f32x4 ====
@@ -534,7 +578,7 @@ static void softmax_row(float *p, int32_t n, float scale) {
 /* One query row at a time, with only the caller's n-float scratch:
  * scores four keys at a time (SIMD over d, reduced with hsum4), softmax,
  * then p.V SIMD over d in chunks of 32/16/4 columns. The path for short
- * sequences, and the fallback when the blocked path cannot get memory. */
+ * sequences. */
 static void attention_rows(float *out, const float *q, const float *k, const float *v,
                            int32_t n, int32_t d, size_t ld, float scale, float *p) {
     const int32_t d4 = d & ~3;
@@ -581,16 +625,21 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
  *   S[MR x n]  = Q_block K^T   K packed as the "W" of a Linear (panels of NR keys)
  *   S          = softmax(S * scale), row by row
  *   O[MR x d]  = S V           V packed as W^T (panels of NR columns of V)
- * K and V are packed once per call (2 n d copies against 4 n^2 d flops), in
- * a workspace from malloc. Returns -1, having done nothing, if malloc
- * fails. */
-static int attention_blocked(float *out, const float *q, const float *k, const float *v,
-                             int32_t n, int32_t d, size_t ld, float scale) {
+ * K and V are packed once per call (2 n d copies against 4 n^2 d flops) into
+ * the caller's workspace `ws` of blocked_floats(n, d) floats: no malloc, so
+ * heads can run on helper threads (threads.h). */
+#define BLOCKED_MIN_N 16
+
+static size_t blocked_floats(int32_t n, int32_t d) {
+    const size_t npk = ((size_t)n + NR - 1) / NR, npv = ((size_t)d + NR - 1) / NR;
+    return npk * NR * (size_t)d + npv * NR * (size_t)n + (size_t)MR * n + (size_t)MR * (size_t)(n > d ? n : d);
+}
+
+static void attention_blocked(float *out, const float *q, const float *k, const float *v,
+                              int32_t n, int32_t d, size_t ld, float scale, float *ws) {
     const int32_t npk = (n + NR - 1) / NR, npv = (d + NR - 1) / NR;
     const size_t nk = (size_t)npk * NR * d, nv = (size_t)npv * NR * n;
-    const size_t ns = (size_t)MR * n, na = (size_t)MR * (n > d ? n : d);
-    float *ws = malloc(sizeof(float) * (nk + nv + ns + na));
-    if (!ws) return -1;
+    const size_t ns = (size_t)MR * n;
     float *kp = ws, *vp = kp + nk, *sc = vp + nv, *a = sc + ns;
     /* kp[(p*d + c)*NR + jj] = K[p*NR + jj][c], zero past n */
     for (int32_t p = 0; p < npk; p++)
@@ -620,8 +669,11 @@ static int attention_blocked(float *out, const float *q, const float *k, const f
             gemm_tile_edge(a, vp + (size_t)p * n * NR, n, out + (size_t)i0 * ld + (size_t)p * NR, ld,
                            rows, d - p * NR < NR ? d - p * NR : NR, NULL, 0);
     }
-    free(ws);
-    return 0;
+}
+
+size_t sw_attention_scratch(int32_t n, int32_t d) {
+    if (n <= 0 || d <= 0) return 1;
+    return n >= BLOCKED_MIN_N ? blocked_floats(n, d) : (size_t)n;
 }
 
 void sw_attention_head(float *out, const float *q, const float *k,
@@ -629,8 +681,8 @@ void sw_attention_head(float *out, const float *q, const float *k,
                        float scale, float *scratch) {
     /* softmax(q k^T * scale) v; no mask (packed sequences). */
     if (n <= 0 || d <= 0) return;
-    if (n >= 16 && attention_blocked(out, q, k, v, n, d, (size_t)ld, scale) == 0) return;
-    attention_rows(out, q, k, v, n, d, (size_t)ld, scale, scratch);
+    if (n >= BLOCKED_MIN_N) attention_blocked(out, q, k, v, n, d, (size_t)ld, scale, scratch);
+    else attention_rows(out, q, k, v, n, d, (size_t)ld, scale, scratch);
 }
 
 /* ==== dot ==== */

@@ -224,6 +224,32 @@ int  sw_static_forward(const sw_static *s, int32_t n_seq, const int32_t *seq_len
                        const int32_t *ids, float *out);
 void sw_static_free(sw_static *s);
 
+/* ==== threads: helpers that share the engine's memory ====
+ *
+ * Only the shared-memory build (sentence-wasm-mt.wasm) has helpers: JS
+ * instantiates that module once more per helper, on the same shared
+ * memory, gives each instance its own stack, and calls sw_thread_main()
+ * there. The encoder's matrix products, attention heads and row-wise ops
+ * are then split between thread 0 (the caller of every other function)
+ * and the helpers; results do not depend on the thread count. In other
+ * builds there are no helpers and these calls are no-ops or fail. */
+
+/* The most threads one engine runs: thread 0 and up to 63 helpers. */
+#define SW_MAX_THREADS 64
+
+/* A helper's whole life: takes a thread index, runs the tasks thread 0
+ * hands out, returns after sw_threads_stop(). Blocks (atomic wait). */
+void sw_thread_main(void);
+/* Thread 0: waits up to timeout_ms until exactly n_helpers helpers are
+ * inside sw_thread_main(), then uses them for every later call. Fails
+ * (SW_ERR_STATE) if they do not arrive, if helpers were already started,
+ * or (for n_helpers > 0) in a build without threads. */
+int sw_threads_start(int32_t n_helpers, int32_t timeout_ms);
+/* Thread 0: makes every helper return from sw_thread_main(). */
+void sw_threads_stop(void);
+/* Threads that compute: 1 + the helpers started. */
+int32_t sw_threads_count(void);
+
 /* ==== memory helpers for callers that cannot use malloc (JS) ==== */
 
 void *sw_malloc(size_t n);
