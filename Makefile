@@ -109,10 +109,19 @@ $(BUILD)/test_kernels_wasm.cjs: tests/c/test_kernels.c $(SRC) $(HDR)
 test-wasm-kernels: $(BUILD)/test_kernels_wasm.cjs
 	node $(BUILD)/test_kernels_wasm.cjs
 
+# The thread pool (src/threads.c) on its own, in the shared-memory build:
+# tests/threads.test.js runs check_pool() with 0, 1 and 2 helpers.
+$(BUILD)/test_threads.wasm: tests/c/test_threads.c src/threads.c src/common.c $(HDR)
+	@mkdir -p $(BUILD)
+	$(EMCC) -O2 -msimd128 -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 \
+	  -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB $(MT_FLAGS) \
+	  -sEXPORTED_FUNCTIONS=_check_pool,_sw_malloc,_sw_free,_sw_thread_main,_sw_threads_start,_sw_threads_stop,_sw_threads_count,_sw_last_error \
+	  tests/c/test_threads.c src/threads.c src/common.c -o $@
+
 # node:test suites; they load dist/sentence-wasm.wasm. The browser suites
 # (tests/browser/) are left to test-browser, so `make test` runs them once.
 JS_TESTS := $(filter-out tests/browser/%,$(wildcard tests/*.test.js tests/*/*.test.js))
-test-js: wasm
+test-js: wasm $(BUILD)/test_threads.wasm
 	node --test $(JS_TESTS)
 
 # Headless Chromium (Debian's /usr/bin/chromium) against web/serve.mjs: browser

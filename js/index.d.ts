@@ -29,7 +29,12 @@ export interface ProgressEvent {
 export interface LoadOptions {
   /** Hub revision (branch, tag or commit) for 'org/name' sources. Default 'main'. */
   revision?: string;
-  /** Workers that split large calls, each with its own copy of the weights. Default 1. */
+  /**
+   * Threads computing (1..64). Where memory can be shared (Node; browsers on a
+   * crossOriginIsolated page) they share one copy of the weights and split every
+   * call; elsewhere they are workers that each hold a copy and split large calls.
+   * Default: the cores, at most 4, where memory can be shared; else 1.
+   */
   threads?: number;
   /** Called as each file is read or downloaded. */
   onProgress?: (event: ProgressEvent) => void;
@@ -109,6 +114,10 @@ export declare class SentenceTransformer {
   readonly truncateDim: number | null;
   /** Bytes of weights held in WebAssembly memory. */
   readonly weightBytes: number;
+  /** Threads computing for this model. */
+  readonly threads: number;
+  /** True when those threads share one copy of the weights (the shared-memory build). */
+  readonly sharedMemory: boolean;
 
   encode<O extends EncodeOptions = {}>(sentences: string, options?: O): Promise<EncodeResult<O>>;
   encode<O extends EncodeOptions = {}>(sentences: string[], options?: O): Promise<EncodeResult<O>[]>;
@@ -165,6 +174,10 @@ export declare class CrossEncoder {
   readonly maxLength: number;
   readonly activationFn: string;
   readonly weightBytes: number;
+  /** Threads computing for this model. */
+  readonly threads: number;
+  /** True when those threads share one copy of the weights (the shared-memory build). */
+  readonly sharedMemory: boolean;
   /** One score per pair (1 label) or one Float32Array of label scores per pair. */
   predict(pairs: [string, string][], options?: PredictOptions): Promise<Float32Array | Float32Array[]>;
   /** A single pair gives a number (1 label) or a Float32Array (n labels). */
@@ -216,6 +229,10 @@ export declare class SparseEncoder {
   readonly activationFunction: 'relu' | 'log1p_relu';
   readonly maxActiveDims: number | null;
   readonly weightBytes: number;
+  /** Threads computing for this model. */
+  readonly threads: number;
+  /** True when those threads share one copy of the weights (the shared-memory build). */
+  readonly sharedMemory: boolean;
   encode(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
   encode(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
   encodeQuery(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;

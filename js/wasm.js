@@ -161,23 +161,25 @@ export async function loadEngine({ wasmUrl, threads = 1 } = {}) {
   if (!simdSupported()) {
     throw new SentenceWasmError('WORKER_FAILED', 'WebAssembly SIMD is not supported in this environment (sentence-wasm needs SIMD128)');
   }
+  if (threads > 1 && !sharedMemorySupported()) {
+    throw new SentenceWasmError('WORKER_FAILED', 'shared-memory threads need SharedArrayBuffer (in browsers: a crossOriginIsolated page)');
+  }
+  const module = await compile(wasmUrl ?? (threads > 1 ? WASM_MT_URL : WASM_URL));
   const env = { emscripten_notify_memory_growth: () => {} };
-  if (threads <= 1) {
-    const instance = await WebAssembly.instantiate(await compile(wasmUrl ?? WASM_URL), { env });
-    const engine = new Engine(instance);
+  // The shared-memory build imports its memory; the others define their own.
+  const sharedBuild = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
+  if (!sharedBuild) {
+    if (threads > 1) throw new SentenceWasmError('WORKER_FAILED', 'this engine build has no threads');
+    const engine = new Engine(await WebAssembly.instantiate(module, { env }));
     // STANDALONE_WASM reactors run their static constructors here.
     if (engine.exports._initialize) engine.exports._initialize();
     return engine;
   }
-  if (!sharedMemorySupported()) {
-    throw new SentenceWasmError('WORKER_FAILED', 'shared-memory threads need SharedArrayBuffer (in browsers: a crossOriginIsolated page)');
-  }
-  const module = await compile(wasmUrl ?? WASM_MT_URL);
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
-  const instance = await WebAssembly.instantiate(module, { env: { ...env, memory } });
-  const engine = new Engine(instance, memory);
+  const engine = new Engine(await WebAssembly.instantiate(module, { env: { ...env, memory } }), memory);
   if (engine.exports._initialize) engine.exports._initialize();
   engine.sharedMemory = true;
+  if (threads <= 1) return engine;
   engine.helpers = await startHelpers(engine, module, memory, threads - 1);
   if (engine.exports.sw_threads_start(threads - 1, HELPERS_START_MS) !== 0) {
     const why = engine.lastError();

@@ -18,12 +18,15 @@ import { sharedMemorySupported } from './shared_memory.js';
 
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 
+/** A Node builtin by a computed name, which browser bundlers leave alone (worker_port.js). */
+const nodeBuiltin = (name) => import(/* webpackIgnore: true */ /* @vite-ignore */ `node:${name}`);
+
 /** The default `threads`: the cores, at most 4, where threads share memory; else 1. */
 export async function defaultThreads() {
   if (!sharedMemorySupported()) return 1;
   let cores = 1;
   if (isNode) {
-    const os = await import(/* webpackIgnore: true */ /* @vite-ignore */ 'node:os');
+    const os = await nodeBuiltin('os');
     cores = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
   } else if (globalThis.navigator && Number.isInteger(globalThis.navigator.hardwareConcurrency)) {
     cores = globalThis.navigator.hardwareConcurrency;

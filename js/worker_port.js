@@ -26,7 +26,15 @@ export async function spawnWorker(url) {
     // The worker inherits the parent's Node flags; --input-type (from
     // `node --input-type=module -e ...`) makes a file-based worker fail to start.
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval');
-    const w = new Worker(url, { execArgv });
+    let w;
+    try {
+      w = new Worker(url, { execArgv });
+    } catch (err) {
+      // V8 flags (--liftoff-only, --experimental-wasm-*) are refused per
+      // worker; they already hold for the whole process, workers included.
+      if (!err || err.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
+      w = new Worker(url, { execArgv: [] });
+    }
     let failed = () => {};
     w.on('error', (err) => failed(err));
     w.on('exit', (code) => failed(new Error(`worker exited with code ${code}`)));

@@ -20,7 +20,13 @@ async function runInPage({ stInputs, pairs, seInputs }) {
   const st = await sw.SentenceTransformer.load(`${base}st-mean/`, { cache: false });
   const dense = await st.encode(stInputs);
   const dense1 = await st.encode(stInputs, { batchSize: 1 });
+  const threads = { count: st.threads, sharedMemory: st.sharedMemory };
   await st.dispose();
+  // Two threads whatever the page: shared memory when isolated, two workers else.
+  const st2 = await sw.SentenceTransformer.load(`${base}st-mean/`, { cache: false, threads: 2 });
+  const dense2 = await st2.encode(stInputs);
+  const threads2 = { count: st2.threads, sharedMemory: st2.sharedMemory };
+  await st2.dispose();
   const ce = await sw.CrossEncoder.load(`${base}cross-1label/`, { cache: false });
   const scores = await ce.predict(pairs);
   await ce.dispose();
@@ -32,6 +38,10 @@ async function runInPage({ stInputs, pairs, seInputs }) {
     sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
     dense: dense.map((v) => Array.from(v)),
     dense1: dense1.map((v) => Array.from(v)),
+    dense2: dense2.map((v) => Array.from(v)),
+    threads,
+    threads2,
+    cores: navigator.hardwareConcurrency,
     scores: Array.from(scores),
     sparse: sparse.map((v) => ({ indices: Array.from(v.indices), values: Array.from(v.values) })),
   };
@@ -76,6 +86,11 @@ browserTest('fixture models in Chromium equal Node and the reference, with and w
 
         assert.equal(out.isolated, isolation, 'crossOriginIsolated follows the headers');
         assert.equal(out.sharedArrayBuffer, isolation, 'SharedArrayBuffer only when isolated');
+        // The default: the cores (at most 4) on shared memory when isolated, else one thread.
+        const cores = Math.min(4, out.cores);
+        assert.deepEqual(out.threads, isolation ? { count: cores, sharedMemory: cores > 1 } : { count: 1, sharedMemory: false });
+        assert.deepEqual(out.threads2, { count: 2, sharedMemory: isolation });
+        assert.deepEqual(out.dense2, out.dense, 'two threads give exactly the one-thread numbers');
 
         assertAllClose(out.dense, stRef.encode_default, 'st-mean browser vs reference');
         assertAllClose(out.dense1, stRef.encode_batch_size_1, 'st-mean browser batchSize 1 vs reference');
@@ -96,7 +111,9 @@ browserTest('fixture models in Chromium equal Node and the reference, with and w
         for (const f of ['st-mean/model.safetensors', 'cross-1label/model.safetensors', 'sparse-splade-max/model.safetensors']) {
           assert.ok(server.requests.includes(`/tests/fixtures/${f}`), `${f} requested`);
         }
-        assert.ok(server.requests.includes('/dist/sentence-wasm.wasm') && server.requests.includes('/js/worker.js'));
+        assert.ok(server.requests.includes('/js/worker.js'));
+        assert.equal(server.requests.includes('/dist/sentence-wasm.wasm'), !isolation || cores === 1, 'the single-threaded build where threads cannot share memory');
+        assert.equal(server.requests.includes('/dist/sentence-wasm-mt.wasm'), isolation, 'the shared-memory build only when isolated');
       } finally {
         await server.close();
       }

@@ -5,7 +5,9 @@ import { SentenceTransformer, CrossEncoder, SparseEncoder, SentenceWasmError, ut
 async function main(): Promise<void> {
   const model = await SentenceTransformer.load('sentence-transformers/all-MiniLM-L6-v2', {
     onProgress: (e) => console.log(e.file, e.loaded, e.total),
+    threads: 2,
   });
+  const shared: boolean = model.sharedMemory && model.threads > 1;
   const one: Float32Array = await model.encode('hello');
   const many: Float32Array[] = await model.encode(['a', 'b'], { batchSize: 8, normalizeEmbeddings: true });
   const q: Int8Array[] = await model.encode(['a'], { precision: 'int8' });
@@ -31,6 +33,6 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof SentenceWasmError && err.code === 'DISPOSED') console.log('disposed');
   }
-  console.log(sims, id, ids, q, ub, text, scores, top);
+  console.log(sims, id, ids, q, ub, text, scores, top, shared);
 }
 void main;
