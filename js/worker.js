@@ -68,7 +68,7 @@ async function dispatch(type, payload, ctl) {
   if (type === 'load') {
     const Pipeline = PIPELINES[payload.spec.kind];
     if (!Pipeline) throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE', `model kind ${payload.spec.kind} is not supported`);
-    const next = await loadEngine({ wasmUrl: payload.wasmUrl ? new URL(payload.wasmUrl) : undefined, threads: payload.threads ?? 1 });
+    const next = await loadEngineWithFallback(payload.wasmUrl ? new URL(payload.wasmUrl) : undefined, payload.threads ?? 1);
     if (pipeline) pipeline.dispose();
     pipeline = null;
     if (engine) await engine.close();
@@ -82,6 +82,21 @@ async function dispatch(type, payload, ctl) {
     throw new SentenceWasmError('INVALID_INPUT', `unknown call "${type}"`);
   }
   return method.call(pipeline, ...(payload.args || []), ctl);
+}
+
+/**
+ * The engine on `threads` threads, or on one where helper threads cannot
+ * start (a browser without workers inside workers, say): a model that runs
+ * slower beats one that does not load. model.threads tells which it got.
+ */
+async function loadEngineWithFallback(wasmUrl, threads) {
+  if (threads <= 1) return loadEngine({ wasmUrl, threads: 1 });
+  try {
+    return await loadEngine({ wasmUrl, threads });
+  } catch (err) {
+    if (!(err instanceof SentenceWasmError) || err.code !== 'WORKER_FAILED') throw err;
+    return loadEngine({ wasmUrl, threads: 1 });
+  }
 }
 
 /**
