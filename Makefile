@@ -1,7 +1,8 @@
 # sentence-wasm — everything CI runs goes through this file.
 #
 #   make setup        install the toolchain (Debian emscripten, npm ci); needs root
-#   make wasm         build dist/sentence-wasm.wasm (the engine, WASM SIMD128)
+#   make wasm         build dist/sentence-wasm.wasm (the engine, WASM SIMD128) and
+#                     dist/sentence-wasm-relaxed.wasm (the same with relaxed SIMD)
 #   make test         every test: native C under sanitizers, C kernels in WASM, node:test
 #   make test-native  C unit tests, built with the host cc under ASan + UBSan
 #   make test-browser the browser tests (headless Chromium), also part of make test
@@ -44,15 +45,50 @@ WASM_FLAGS := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WAS
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB \
   -sEXPORTED_FUNCTIONS=$(subst $(eval) ,,$(WASM_EXPORTS))
 
-.PHONY: all wasm setup test test-native test-wasm-kernels test-js test-browser clean
+# The relaxed-SIMD build (dist/sentence-wasm-relaxed.wasm): the same C and
+# flags plus
+#  -mrelaxed-simd -DSW_RELAXED_SIMD
+#                          every multiply-accumulate of kernels_simd.c is one
+#                          f32x4.relaxed_madd (fused on CPUs with FMA)
+# then tools/relax_simd.mjs, because clang 14 emits only the pre-standard
+# opcode of that instruction, which engines reject; the tool rewrites it to
+# the standard one and checks that the result validates (src/relaxed_simd.h
+# says why that is sound). js/wasm.js loads this file where the engine
+# accepts relaxed SIMD (Chromium 114+; Node 20 with
+# --experimental-wasm-relaxed-simd), else the plain one.
+RELAXED_FLAGS := -mrelaxed-simd -DSW_RELAXED_SIMD
+RELAX_SIMD    := node tools/relax_simd.mjs
+# Each .wasm must stay below this size (bytes).
+WASM_MAX_BYTES := 409600
+
+.PHONY: all wasm setup test test-native test-wasm-kernels test-wasm-kernels-relaxed test-js test-js-relaxed \
+  test-browser clean
+
+# A recipe that fails leaves no half-made target behind (e.g. a relaxed build
+# whose rewrite failed).
+.DELETE_ON_ERROR:
 
 all: wasm
 
+# SIMD=0 (no SIMD at all) has no relaxed build: the stale one is removed so
+# the loader cannot pick it.
+ifeq ($(SIMD),1)
+wasm: $(DIST)/sentence-wasm.wasm $(DIST)/sentence-wasm-relaxed.wasm
+else
 wasm: $(DIST)/sentence-wasm.wasm
+	rm -f $(DIST)/sentence-wasm-relaxed.wasm
+endif
 
 $(DIST)/sentence-wasm.wasm: $(SRC) $(HDR)
 	@mkdir -p $(DIST)
 	$(EMCC) $(WASM_FLAGS) $(SRC) -o $@
+	@test $$(wc -c < $@) -le $(WASM_MAX_BYTES) || { echo "$@ is larger than $(WASM_MAX_BYTES) bytes"; rm -f $@; exit 1; }
+
+$(DIST)/sentence-wasm-relaxed.wasm: $(SRC) $(HDR) tools/relax_simd.mjs
+	@mkdir -p $(BUILD) $(DIST)
+	$(EMCC) $(WASM_FLAGS) $(RELAXED_FLAGS) $(SRC) -o $(BUILD)/sentence-wasm-relaxed.prestd.wasm
+	$(RELAX_SIMD) $(BUILD)/sentence-wasm-relaxed.prestd.wasm $@
+	@test $$(wc -c < $@) -le $(WASM_MAX_BYTES) || { echo "$@ is larger than $(WASM_MAX_BYTES) bytes"; rm -f $@; exit 1; }
 
 # Installs what the build and tests need on a fresh Debian machine
 # (chromium: the headless browser of tests/browser/, driven by playwright-core).
@@ -88,8 +124,21 @@ $(BUILD)/test_kernels_wasm.cjs: tests/c/test_kernels.c $(SRC) $(HDR)
 	$(EMCC) -O2 -msimd128 -std=c99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
 	  -sENVIRONMENT=node tests/c/test_kernels.c $(SRC) -o $@
 
-test-wasm-kernels: $(BUILD)/test_kernels_wasm.cjs
+test-wasm-kernels: $(BUILD)/test_kernels_wasm.cjs test-wasm-kernels-relaxed
 	node $(BUILD)/test_kernels_wasm.cjs
+
+# The same kernel tests in the relaxed-SIMD build. Not SINGLE_FILE: the .wasm
+# has to go through tools/relax_simd.mjs first, and it is loaded synchronously
+# from disk (-sWASM_ASYNC_COMPILATION=0: Emscripten 3.1.6's async loader tries
+# fetch() on a file path in node 20).
+$(BUILD)/test_kernels_relaxed.cjs: tests/c/test_kernels.c $(SRC) $(HDR) tools/relax_simd.mjs
+	@mkdir -p $(BUILD)
+	$(EMCC) -O2 -msimd128 $(RELAXED_FLAGS) -std=c99 -Wall -Isrc -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 \
+	  -sENVIRONMENT=node tests/c/test_kernels.c $(SRC) -o $@
+	$(RELAX_SIMD) $(BUILD)/test_kernels_relaxed.wasm $(BUILD)/test_kernels_relaxed.wasm
+
+test-wasm-kernels-relaxed: $(BUILD)/test_kernels_relaxed.cjs
+	node --experimental-wasm-relaxed-simd $(BUILD)/test_kernels_relaxed.cjs
 
 # node:test suites; they load dist/sentence-wasm.wasm. The browser suites
 # (tests/browser/) are left to test-browser, so `make test` runs them once.

@@ -8,7 +8,11 @@
  *                               harness and the references.
  *   make test-wasm-kernels      emcc -msimd128, run by node: the SIMD128
  *                               kernels of kernels_simd.c against the
- *                               references, for real.
+ *                               references, for real; and again built with
+ *                               -mrelaxed-simd -DSW_RELAXED_SIMD (rewritten
+ *                               by tools/relax_simd.mjs, run by node
+ *                               --experimental-wasm-relaxed-simd), where
+ *                               every multiply-accumulate is relaxed_madd.
  *
  * Inputs are random (fixed-seed xorshift), shapes include odd tails. Outputs
  * are compared with an abs+rel tolerance, |fast - ref| <= atol + rtol |ref|
@@ -349,7 +353,9 @@ static void test_dot(void) {
 }
 
 int main(void) {
-#ifdef __wasm_simd128__
+#if defined(SW_RELAXED_SIMD)
+    printf("test_kernels: WASM relaxed-SIMD kernels (f32x4.relaxed_madd) vs references\n");
+#elif defined(__wasm_simd128__)
     printf("test_kernels: WASM SIMD128 kernels vs references\n");
 #else
     printf("test_kernels: no SIMD128, fallbacks vs references (memory safety)\n");
