@@ -6,10 +6,24 @@
  * Emscripten JS glue: the same code runs in Node and in browsers, and the
  * bytes are found next to this file with `new URL(..., import.meta.url)`,
  * which bundlers understand.
+ *
+ * Two builds of the same engine (make wasm):
+ *   plain    dist/sentence-wasm.wasm           WebAssembly SIMD128
+ *   relaxed  dist/sentence-wasm-relaxed.wasm   the same, each multiply-accumulate
+ *            one f32x4.relaxed_madd (an FMA where the CPU has one)
+ * 'auto' (the default) takes the relaxed build where WebAssembly.validate
+ * accepts a relaxed_madd (Chromium 114+; Node 20 only with
+ * --experimental-wasm-relaxed-simd), else the plain one, and falls back to
+ * the plain one if the relaxed file cannot be fetched or compiled (an app
+ * that copied only the plain file keeps working).
  */
 import { SentenceWasmError } from './errors.js';
+import { WASM_BUILDS } from './options.js';
 
-const WASM_URL = new URL('../dist/sentence-wasm.wasm', import.meta.url);
+const ENGINE_URLS = Object.freeze({
+  plain: new URL('../dist/sentence-wasm.wasm', import.meta.url),
+  relaxed: new URL('../dist/sentence-wasm-relaxed.wasm', import.meta.url),
+});
 
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 
@@ -44,13 +58,27 @@ export function simdSupported() {
 }
 
 /**
+ * A tiny relaxed-SIMD module: one function of three v128 locals doing
+ * local.get 0..2; f32x4.relaxed_madd (0xfd 0x85 0x02); drop. It validates only
+ * where the engine accepts relaxed SIMD.
+ */
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 16, 1,
+  14, 1, 3, 123, 32, 0, 32, 1, 32, 2, 253, 133, 2, 26, 11]);
+
+export function relaxedSimdSupported() {
+  try { return WebAssembly.validate(RELAXED_PROBE); } catch { return false; }
+}
+
+/**
  * The engine's exports plus memory helpers. Views over memory are rebuilt on
  * demand because memory growth detaches the old ones.
  */
 export class Engine {
-  constructor(instance) {
+  /** @param {WebAssembly.Instance} instance @param {'plain' | 'relaxed'} build which .wasm it is */
+  constructor(instance, build) {
     this.exports = instance.exports;
     this.memory = instance.exports.memory;
+    this.build = build;
   }
 
   get u8() { return new Uint8Array(this.memory.buffer); }
@@ -108,22 +136,52 @@ export class Engine {
   readF32(ptr, n) { return this.f32.slice(ptr >> 2, (ptr >> 2) + n); }
 }
 
-let cached = null;
+/** Compiled modules by URL (one per thread and build); a failed compile is not kept. */
+const compiled = new Map();
 
-/** Compiles (once per thread) and instantiates the engine. */
-export async function loadEngine({ wasmUrl = WASM_URL } = {}) {
+function compileOnce(url) {
+  const key = String(url);
+  if (!compiled.has(key)) {
+    const p = wasmBytes(url).then((bytes) => WebAssembly.compile(bytes));
+    p.catch(() => compiled.delete(key));
+    compiled.set(key, p);
+  }
+  return compiled.get(key);
+}
+
+/**
+ * Compiles (once per thread) and instantiates the engine.
+ * @param {{ build?: 'auto' | 'plain' | 'relaxed', urls?: { plain: URL, relaxed: URL } }} [options]
+ *   build: which .wasm ('auto': relaxed where supported, see above); urls: where the two files are
+ *   (tests point them elsewhere)
+ * @returns {Promise<Engine>} engine.build says which one runs
+ */
+export async function loadEngine({ build = 'auto', urls = ENGINE_URLS } = {}) {
+  if (!WASM_BUILDS.includes(build)) {
+    throw new SentenceWasmError('INVALID_INPUT', `wasmBuild "${build}" is not one of ${WASM_BUILDS.join(', ')}`);
+  }
   if (!simdSupported()) {
     throw new SentenceWasmError('WORKER_FAILED', 'WebAssembly SIMD is not supported in this environment (sentence-wasm needs SIMD128)');
   }
-  if (!cached || cached.url !== String(wasmUrl)) {
-    cached = { url: String(wasmUrl), module: WebAssembly.compile(await wasmBytes(wasmUrl)) };
+  let module = null, chosen = 'plain';
+  if (build === 'relaxed' && !relaxedSimdSupported()) {
+    throw new SentenceWasmError('WORKER_FAILED', 'wasmBuild "relaxed": this WebAssembly engine does not accept relaxed SIMD'
+      + (isNode ? ' (Node 20: run node with --experimental-wasm-relaxed-simd)' : ''));
   }
-  const module = await cached.module;
-  let engine = null;
+  if (build === 'relaxed' || (build === 'auto' && relaxedSimdSupported())) {
+    try {
+      module = await compileOnce(urls.relaxed);
+      chosen = 'relaxed';
+    } catch (err) {
+      if (build === 'relaxed') throw err;
+      // 'auto': the plain build does the same work
+    }
+  }
+  if (!module) module = await compileOnce(urls.plain);
   const instance = await WebAssembly.instantiate(module, {
     env: { emscripten_notify_memory_growth: () => {} },
   });
-  engine = new Engine(instance);
+  const engine = new Engine(instance, chosen);
   // STANDALONE_WASM reactors run their static constructors here.
   if (engine.exports._initialize) engine.exports._initialize();
   return engine;

@@ -58,10 +58,10 @@ async function dispatch(type, payload, ctl) {
   if (type === 'load') {
     const Pipeline = PIPELINES[payload.spec.kind];
     if (!Pipeline) throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE', `model kind ${payload.spec.kind} is not supported`);
-    const engine = await loadEngine(payload.wasmUrl ? { wasmUrl: new URL(payload.wasmUrl) } : {});
+    const engine = await loadEngine({ build: payload.wasmBuild });
     if (pipeline) pipeline.dispose();
     pipeline = new Pipeline(engine, payload.spec);
-    return pipeline.info();
+    return { ...pipeline.info(), wasmBuild: engine.build };
   }
   if (!pipeline) throw new SentenceWasmError('DISPOSED', 'no model is loaded in this worker');
   const method = pipeline[type];

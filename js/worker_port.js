@@ -25,7 +25,10 @@ export async function spawnWorker(url) {
     const { Worker } = await nodeBuiltin('worker_threads');
     // The worker inherits the parent's Node flags; --input-type (from
     // `node --input-type=module -e ...`) makes a file-based worker fail to start.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval');
+    // V8's WebAssembly flags (e.g. --experimental-wasm-relaxed-simd) apply to
+    // the whole process already, and Worker refuses them in execArgv.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval'
+      && !/^--(no-)?(experimental-)?wasm[-_]/.test(a));
     const w = new Worker(url, { execArgv });
     let failed = () => {};
     w.on('error', (err) => failed(err));

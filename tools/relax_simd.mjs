@@ -127,17 +127,19 @@ class Reader {
 /**
  * Rewrites the prototype f32x4.fma opcodes of a module.
  * @param {Uint8Array} input a whole .wasm module
+ * @param {{ requireRewrites?: boolean }} [options] requireRewrites (default true): zero rewrites is an error
  * @returns {{ bytes: Uint8Array, rewrites: number, functions: number, instructions: number,
- *   simdInstructions: number, targetFeatures: string[] | null }}
+ *   simdInstructions: number, relaxedInstructions: number, targetFeatures: string[] | null }}
+ *   relaxedInstructions: standard relaxed-SIMD instructions (0xfd 0x100..0x113) in the result
  * @throws {WasmFormatError} on anything it cannot decode, a prototype op it does not map, or nothing to rewrite
  */
-export function relaxSimd(input) {
+export function relaxSimd(input, { requireRewrites = true } = {}) {
   const bytes = Uint8Array.from(input); // a copy: the input is left as it was
   const top = new Reader(bytes, 0, bytes.length, () => 'module');
   if (bytes.length < 8 || bytes[0] !== 0 || bytes[1] !== 0x61 || bytes[2] !== 0x73 || bytes[3] !== 0x6d) top.fail('not a WebAssembly module (no \\0asm)', 0);
   if (bytes[4] !== 1 || bytes[5] !== 0 || bytes[6] !== 0 || bytes[7] !== 0) top.fail('not a version 1 module', 4);
   top.pos = 8;
-  const stats = { rewrites: 0, functions: 0, instructions: 0, simdInstructions: 0, targetFeatures: null };
+  const stats = { rewrites: 0, functions: 0, instructions: 0, simdInstructions: 0, relaxedInstructions: 0, targetFeatures: null };
   let codeSections = 0, declaredFunctions = null;
   while (top.pos < bytes.length) {
     const id = top.u8();
@@ -165,7 +167,7 @@ export function relaxSimd(input) {
   if (declaredFunctions !== null && declaredFunctions !== stats.functions) {
     top.fail(`function section declares ${declaredFunctions} functions, code section has ${stats.functions}`, 8);
   }
-  if (stats.rewrites === 0) {
+  if (stats.rewrites === 0 && requireRewrites) {
     throw new WasmFormatError('no f32x4.fma (0xfd 0xaf 0x01) found: nothing to rewrite. Was the module built with '
       + '-mrelaxed-simd -DSW_RELAXED_SIMD, and does its compiler still emit the prototype opcode?');
   }
@@ -272,7 +274,10 @@ function simd(bytes, r, at, stats) {
   const opAt = r.pos;
   const op = r.uleb();
   stats.simdInstructions++;
-  if (SIMD_PLAIN.has(op)) return;
+  if (SIMD_PLAIN.has(op)) {
+    if (op >= 0x100) stats.relaxedInstructions++;
+    return;
+  }
   if (SIMD_MEMARG.has(op)) { memarg(r); return; }
   if (SIMD_MEMARG_LANE.has(op)) { memarg(r); lane(r, SIMD_MEMARG_LANE.get(op)); return; }
   if (SIMD_LANE.has(op)) { lane(r, SIMD_LANE.get(op)); return; }
@@ -286,6 +291,7 @@ function simd(bytes, r, at, stats) {
     bytes[opAt] = 0x80 | (rw.op & 0x7f);
     bytes[opAt + 1] = rw.op >> 7;
     stats.rewrites++;
+    stats.relaxedInstructions++;
     return;
   }
   if (PRESTANDARD.has(op)) {
