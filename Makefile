@@ -6,6 +6,7 @@
 #   make test         every test: native C under sanitizers, C kernels in WASM, node:test
 #   make test-native  C unit tests, built with the host cc under ASan + UBSan
 #   make test-browser the browser tests (headless Chromium), also part of make test
+#   make test-js-relaxed  the golden-fixture suites on the relaxed-SIMD build
 #   make clean
 
 SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c
@@ -146,6 +147,16 @@ JS_TESTS := $(filter-out tests/browser/%,$(wildcard tests/*.test.js tests/*/*.te
 test-js: wasm
 	node --test $(JS_TESTS)
 
+# The golden-fixture suites again on the relaxed-SIMD build: every recorded
+# call within 1e-4 of the reference. SENTENCE_WASM_BUILD=relaxed forces that
+# build, so a load fails (instead of falling back to the plain build) where
+# relaxed SIMD is missing; Node 20 needs the flag (node --test passes it on to
+# each test file's process).
+RELAXED_JS_TESTS := tests/sentence_transformer.test.js tests/cross_encoder.test.js tests/sparse_encoder.test.js \
+  tests/default_model.test.js
+test-js-relaxed: wasm
+	SENTENCE_WASM_BUILD=relaxed node --experimental-wasm-relaxed-simd --test $(RELAXED_JS_TESTS)
+
 # Headless Chromium (Debian's /usr/bin/chromium) against web/serve.mjs: browser
 # numerics with and without cross-origin isolation, the Cache API, the demo
 # page, bundled apps (Vite, esbuild). They skip only when Chromium is absent and
@@ -153,9 +164,10 @@ test-js: wasm
 test-browser: wasm
 	node --test tests/browser/
 
-# Everything CI runs: C under sanitizers, SIMD kernels in WASM, node:test,
+# Everything CI runs: C under sanitizers, SIMD kernels in WASM (plain and
+# relaxed SIMD), node:test (and the fixture suites on the relaxed build),
 # headless Chromium, and a bounded libFuzzer pass (about 80 s).
-test: test-native test-wasm-kernels test-js test-browser fuzz-ci
+test: test-native test-wasm-kernels test-js test-js-relaxed test-browser fuzz-ci
 
 clean:
 	rm -rf $(BUILD) $(DIST)
