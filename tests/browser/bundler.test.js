@@ -13,8 +13,11 @@
 // The Vite dev server needs one setting, optimizeDeps.exclude: ['sentence-wasm'].
 //
 // esbuild does not follow `new URL(..., import.meta.url)`: the documented
-// recipe (the worker as a second entry point, the .wasm copied to dist/) is
-// built and run the same way.
+// recipe (the worker as a second entry point, the two .wasm files copied to
+// dist/) is built and run the same way.
+//
+// Chromium accepts relaxed SIMD, so every app must end up running the
+// relaxed-SIMD build (dist/sentence-wasm-relaxed.wasm, found like the plain one).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +37,7 @@ function installPackage(appDir) {
   const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8' });
   const files = JSON.parse(json)[0].files.map((f) => f.path);
   assert.ok(files.includes('dist/sentence-wasm.wasm'), 'the package publishes the engine');
+  assert.ok(files.includes('dist/sentence-wasm-relaxed.wasm'), 'the package publishes the relaxed-SIMD engine');
   const dest = path.join(appDir, 'node_modules', 'sentence-wasm');
   for (const f of files) {
     fs.mkdirSync(path.dirname(path.join(dest, f)), { recursive: true });
@@ -87,6 +91,8 @@ async function runApp(context, root) {
 function checkRun(run, label) {
   assert.equal(run.result.error, undefined, `${label}: ${run.result.error}`);
   assertAllClose(run.result.embeddings, EXPECTED, label);
+  // the bundler found the second .wasm too, and Chromium runs it
+  assert.equal(run.result.wasmBuild, 'relaxed', `${label}: the relaxed-SIMD build runs`);
   assert.equal(run.workers.length, 1, `${label}: one worker`);
   assert.ok(run.workers[0].startsWith(run.origin) && new URL(run.workers[0]).pathname.endsWith('.js'),
     `${label}: the worker is a same-origin script file, not a blob: or data: URL (${run.workers[0]})`);
@@ -157,8 +163,9 @@ browserTest('bundled app: Vite build with no configuration, Vite dev, and the es
       logLevel: 'silent',
     });
     assert.deepEqual(res.warnings, [], 'no warnings');
-    fs.copyFileSync(path.join(appDir, 'node_modules', 'sentence-wasm', 'dist', 'sentence-wasm.wasm'),
-      path.join(site, 'dist', 'sentence-wasm.wasm'));
+    for (const f of ['sentence-wasm.wasm', 'sentence-wasm-relaxed.wasm']) {
+      fs.copyFileSync(path.join(appDir, 'node_modules', 'sentence-wasm', 'dist', f), path.join(site, 'dist', f));
+    }
     fs.writeFileSync(path.join(site, 'index.html'),
       fs.readFileSync(path.join(appDir, 'index.html'), 'utf8').replace('./main.js', './assets/main.js'));
     copyModel(path.join(site, 'model'));

@@ -1,7 +1,9 @@
 // In a real browser (headless Chromium), over HTTP from web/serve.mjs: the
 // fixture models give the same numbers as in Node and as the
 // sentence-transformers reference (within 1e-4, cosine >= 0.99999), with and
-// without cross-origin isolation (COOP/COEP headers on and off).
+// without cross-origin isolation (COOP/COEP headers on and off). Chromium has
+// relaxed SIMD, so these run the relaxed-SIMD build; the plain one is forced
+// once (wasmBuild: 'plain') and checked too.
 import assert from 'node:assert/strict';
 
 import { SentenceTransformer, CrossEncoder, SparseEncoder } from '../../js/index.js';
@@ -27,9 +29,15 @@ async function runInPage({ stInputs, pairs, seInputs }) {
   const se = await sw.SparseEncoder.load(`${base}sparse-splade-max/`, { cache: false });
   const sparse = await se.encode(seInputs);
   await se.dispose();
+  // the plain SIMD128 build, forced, on the same calls
+  const stPlain = await sw.SentenceTransformer.load(`${base}st-mean/`, { cache: false, wasmBuild: 'plain' });
+  const densePlain = await stPlain.encode(stInputs);
+  await stPlain.dispose();
   return {
     isolated: globalThis.crossOriginIsolated,
     sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
+    builds: [st.wasmBuild, ce.wasmBuild, se.wasmBuild, stPlain.wasmBuild],
+    densePlain: densePlain.map((v) => Array.from(v)),
     dense: dense.map((v) => Array.from(v)),
     dense1: dense1.map((v) => Array.from(v)),
     scores: Array.from(scores),
@@ -77,6 +85,9 @@ browserTest('fixture models in Chromium equal Node and the reference, with and w
         assert.equal(out.isolated, isolation, 'crossOriginIsolated follows the headers');
         assert.equal(out.sharedArrayBuffer, isolation, 'SharedArrayBuffer only when isolated');
 
+        // Chromium accepts relaxed SIMD: 'auto' loads the relaxed build for every model type.
+        assert.deepEqual(out.builds, ['relaxed', 'relaxed', 'relaxed', 'plain']);
+        assertAllClose(out.densePlain, stRef.encode_default, 'st-mean browser, plain build, vs reference');
         assertAllClose(out.dense, stRef.encode_default, 'st-mean browser vs reference');
         assertAllClose(out.dense1, stRef.encode_batch_size_1, 'st-mean browser batchSize 1 vs reference');
         assertAllClose(out.dense, nodeDense, 'st-mean browser vs Node');
@@ -96,7 +107,8 @@ browserTest('fixture models in Chromium equal Node and the reference, with and w
         for (const f of ['st-mean/model.safetensors', 'cross-1label/model.safetensors', 'sparse-splade-max/model.safetensors']) {
           assert.ok(server.requests.includes(`/tests/fixtures/${f}`), `${f} requested`);
         }
-        assert.ok(server.requests.includes('/dist/sentence-wasm.wasm') && server.requests.includes('/js/worker.js'));
+        assert.ok(server.requests.includes('/dist/sentence-wasm-relaxed.wasm') && server.requests.includes('/js/worker.js'));
+        assert.ok(server.requests.includes('/dist/sentence-wasm.wasm'), 'the plain build, for wasmBuild: plain');
       } finally {
         await server.close();
       }
