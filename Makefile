@@ -182,13 +182,21 @@ clean:
 #   -sSINGLE_FILE   the .wasm inlined: Emscripten 3.1.6's loader cannot fetch it in node 20
 #   .cjs            the glue is CommonJS, and package.json says "type": "module"
 #   make bench-gemm BENCH_REPS=15   more runs per measurement (best of)
+# Then the same for the relaxed-SIMD build (peak: relaxed_madd chains; GEMM:
+# the engine's relaxed build), built like test_kernels_relaxed.cjs (not
+# SINGLE_FILE: the .wasm goes through tools/relax_simd.mjs) and run with
+# --experimental-wasm-relaxed-simd.
 BENCH_REPS ?= 7
 .PHONY: bench-gemm
-bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR)
+bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR) tools/relax_simd.mjs
 	@mkdir -p $(BUILD)
 	$(EMCC) -O3 -msimd128 -std=gnu99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
 	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c -o $(BUILD)/gemm_bench.cjs
+	$(EMCC) -O3 -msimd128 $(RELAXED_FLAGS) -std=gnu99 -Wall -Isrc -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 \
+	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c -o $(BUILD)/gemm_bench_relaxed.cjs
+	$(RELAX_SIMD) $(BUILD)/gemm_bench_relaxed.wasm $(BUILD)/gemm_bench_relaxed.wasm
 	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS)
+	node --experimental-wasm-relaxed-simd $(BUILD)/gemm_bench_relaxed.cjs $(BENCH_REPS)
 
 # ---- fuzzing (issue 6: hostile input) ----
 # libFuzzer targets in tests/fuzz/ for every C entry point that takes outside
