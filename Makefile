@@ -42,9 +42,11 @@ _sw_malloc,_sw_free
 # SIMD=0 builds the scalar reference kernels only (for bisecting a SIMD bug).
 SIMD     ?= 1
 SIMD_FLAGS := $(if $(filter 1,$(SIMD)),-msimd128,)
-WASM_FLAGS := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WASM \
+WASM_CFLAGS  := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc
+WASM_LDFLAGS := --no-entry -sSTANDALONE_WASM \
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB \
   -sEXPORTED_FUNCTIONS=$(subst $(eval) ,,$(WASM_EXPORTS))
+WASM_FLAGS   := $(WASM_CFLAGS) $(WASM_LDFLAGS)
 
 # The relaxed-SIMD build (dist/sentence-wasm-relaxed.wasm): the same C and
 # flags plus
@@ -57,7 +59,18 @@ WASM_FLAGS := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WAS
 # says why that is sound). js/wasm.js loads this file where the engine
 # accepts relaxed SIMD (Chromium 114+; Node 20 with
 # --experimental-wasm-relaxed-simd), else the plain one.
+#
+# The objects are compiled at -O3 as the plain build, but LINKED AT -O1, so
+# that binaryen's optimizer (wasm-opt, which emcc runs on the linked module
+# from -O2 on) never sees it: binaryen 108 reads the prototype opcode with its
+# prototype meaning a + b*c and constant-folds calls whose operands are all
+# constants that way (checked: fma(2, 3, 5) folded to 17), which after the
+# rewrite to relaxed_madd (a*b + c = 11) would be wrong. LLVM leaves the
+# intrinsic alone. The kernel tests and the GEMM bench link the same objects
+# the same way; test_kernels.c checks a constant-operand madd.
 RELAXED_FLAGS := -mrelaxed-simd -DSW_RELAXED_SIMD
+RELAXED_OBJ   := $(patsubst src/%.c,$(BUILD)/relaxed/%.o,$(SRC))
+RELAXED_LINK  := -O1 -msimd128 -mrelaxed-simd
 RELAX_SIMD    := node tools/relax_simd.mjs
 # Each .wasm must stay below this size (bytes).
 WASM_MAX_BYTES := 409600
@@ -85,9 +98,13 @@ $(DIST)/sentence-wasm.wasm: $(SRC) $(HDR)
 	$(EMCC) $(WASM_FLAGS) $(SRC) -o $@
 	@test $$(wc -c < $@) -le $(WASM_MAX_BYTES) || { echo "$@ is larger than $(WASM_MAX_BYTES) bytes"; rm -f $@; exit 1; }
 
-$(DIST)/sentence-wasm-relaxed.wasm: $(SRC) $(HDR) tools/relax_simd.mjs
+$(BUILD)/relaxed/%.o: src/%.c $(HDR)
+	@mkdir -p $(BUILD)/relaxed
+	$(EMCC) $(WASM_CFLAGS) $(RELAXED_FLAGS) -c $< -o $@
+
+$(DIST)/sentence-wasm-relaxed.wasm: $(RELAXED_OBJ) tools/relax_simd.mjs
 	@mkdir -p $(BUILD) $(DIST)
-	$(EMCC) $(WASM_FLAGS) $(RELAXED_FLAGS) $(SRC) -o $(BUILD)/sentence-wasm-relaxed.prestd.wasm
+	$(EMCC) $(RELAXED_LINK) $(WASM_LDFLAGS) $(RELAXED_OBJ) -o $(BUILD)/sentence-wasm-relaxed.prestd.wasm
 	$(RELAX_SIMD) $(BUILD)/sentence-wasm-relaxed.prestd.wasm $@
 	@test $$(wc -c < $@) -le $(WASM_MAX_BYTES) || { echo "$@ is larger than $(WASM_MAX_BYTES) bytes"; rm -f $@; exit 1; }
 
@@ -128,14 +145,16 @@ $(BUILD)/test_kernels_wasm.cjs: tests/c/test_kernels.c $(SRC) $(HDR)
 test-wasm-kernels: $(BUILD)/test_kernels_wasm.cjs test-wasm-kernels-relaxed
 	node $(BUILD)/test_kernels_wasm.cjs
 
-# The same kernel tests in the relaxed-SIMD build. Not SINGLE_FILE: the .wasm
-# has to go through tools/relax_simd.mjs first, and it is loaded synchronously
-# from disk (-sWASM_ASYNC_COMPILATION=0: Emscripten 3.1.6's async loader tries
-# fetch() on a file path in node 20).
-$(BUILD)/test_kernels_relaxed.cjs: tests/c/test_kernels.c $(SRC) $(HDR) tools/relax_simd.mjs
+# The same kernel tests on the relaxed-SIMD build's objects, linked as it is
+# (-O1: no wasm-opt). Not SINGLE_FILE: the .wasm has to go through
+# tools/relax_simd.mjs first, and it is loaded synchronously from disk
+# (-sWASM_ASYNC_COMPILATION=0: Emscripten 3.1.6's async loader tries fetch()
+# on a file path in node 20).
+$(BUILD)/test_kernels_relaxed.cjs: tests/c/test_kernels.c $(RELAXED_OBJ) $(HDR) tools/relax_simd.mjs
 	@mkdir -p $(BUILD)
-	$(EMCC) -O2 -msimd128 $(RELAXED_FLAGS) -std=c99 -Wall -Isrc -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 \
-	  -sENVIRONMENT=node tests/c/test_kernels.c $(SRC) -o $@
+	$(EMCC) $(WASM_CFLAGS) $(RELAXED_FLAGS) -c tests/c/test_kernels.c -o $(BUILD)/relaxed/test_kernels.o
+	$(EMCC) $(RELAXED_LINK) -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node \
+	  $(BUILD)/relaxed/test_kernels.o $(RELAXED_OBJ) -o $@
 	$(RELAX_SIMD) $(BUILD)/test_kernels_relaxed.wasm $(BUILD)/test_kernels_relaxed.wasm
 
 test-wasm-kernels-relaxed: $(BUILD)/test_kernels_relaxed.cjs
@@ -183,17 +202,18 @@ clean:
 #   .cjs            the glue is CommonJS, and package.json says "type": "module"
 #   make bench-gemm BENCH_REPS=15   more runs per measurement (best of)
 # Then the same for the relaxed-SIMD build (peak: relaxed_madd chains; GEMM:
-# the engine's relaxed build), built like test_kernels_relaxed.cjs (not
-# SINGLE_FILE: the .wasm goes through tools/relax_simd.mjs) and run with
-# --experimental-wasm-relaxed-simd.
+# the engine's relaxed-build objects), linked like test_kernels_relaxed.cjs
+# (-O1, not SINGLE_FILE: the .wasm goes through tools/relax_simd.mjs) and run
+# with --experimental-wasm-relaxed-simd.
 BENCH_REPS ?= 7
 .PHONY: bench-gemm
-bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR) tools/relax_simd.mjs
+bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR) tools/relax_simd.mjs $(RELAXED_OBJ)
 	@mkdir -p $(BUILD)
 	$(EMCC) -O3 -msimd128 -std=gnu99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
 	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c -o $(BUILD)/gemm_bench.cjs
-	$(EMCC) -O3 -msimd128 $(RELAXED_FLAGS) -std=gnu99 -Wall -Isrc -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 \
-	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c -o $(BUILD)/gemm_bench_relaxed.cjs
+	$(EMCC) -O3 -msimd128 $(RELAXED_FLAGS) -std=gnu99 -Wall -Isrc -c bench/gemm_bench.c -o $(BUILD)/relaxed/gemm_bench.o
+	$(EMCC) $(RELAXED_LINK) -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node \
+	  $(BUILD)/relaxed/gemm_bench.o $(BUILD)/relaxed/kernels.o $(BUILD)/relaxed/kernels_simd.o -o $(BUILD)/gemm_bench_relaxed.cjs
 	$(RELAX_SIMD) $(BUILD)/gemm_bench_relaxed.wasm $(BUILD)/gemm_bench_relaxed.wasm
 	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS)
 	node --experimental-wasm-relaxed-simd $(BUILD)/gemm_bench_relaxed.cjs $(BENCH_REPS)

@@ -29,12 +29,18 @@
  *  - Call sw_relaxed_madd only: it names the post-rewrite meaning. Calling the
  *    builtin directly, or a module that skipped the rewrite, would be read
  *    with the wrong semantics (and the latter does not even load).
- *  - The compiler believes the prototype semantics; clang 14 and binaryen 108
- *    neither fold nor reorder the operands of this intrinsic (it is opaque to
- *    them and not marked commutative), and the kernel and fixture tests
- *    (make test-wasm-kernels, make test-js-relaxed) fail by orders of
- *    magnitude if that ever changes: a + b * c and a * b + c differ
- *    completely for the accumulations this engine does.
+ *  - The toolchain believes the prototype semantics. clang 14 treats the
+ *    intrinsic as opaque: it neither folds nor reorders its operands.
+ *    binaryen 108 (wasm-opt, run by emcc when LINKING at -O2 and above) does
+ *    not: it constant-folds a call whose three operands are constants as
+ *    a + b * c (checked: (2, 3, 5) became 17, where relaxed_madd gives 11).
+ *    So every module using this is linked at -O1, which skips wasm-opt (the
+ *    objects are still compiled at -O3); see RELAXED_LINK in the Makefile.
+ *    test_kernels.c checks a constant-operand call, and the kernel and
+ *    fixture tests (make test-wasm-kernels, make test-js-relaxed) fail by
+ *    orders of magnitude if the operands were ever read the other way:
+ *    a + b * c and a * b + c differ completely for the accumulations this
+ *    engine does.
  *  - "Relaxed": the engine may fuse (one rounding, x86 FMA3 / ARM FMLA) or
  *    not (mul then add, two roundings). Either result is within the
  *    tolerances of the tests; results may differ in the last bits between

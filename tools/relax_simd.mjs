@@ -29,6 +29,10 @@
  * too: it means the relaxed build has no relaxed instruction left (a changed
  * compiler, a lost -DSW_RELAXED_SIMD), which should be looked at, not shipped.
  *
+ * Link such a module without binaryen's optimizer (emcc -O1 at link time):
+ * binaryen 108 reads the prototype opcode as a + b*c and constant-folds it
+ * that way, which this rewrite cannot undo (src/relaxed_simd.h).
+ *
  * The `target_features` custom section, when a linker leaves one, is
  * metadata for tools; engines ignore custom sections. It is reported, not
  * changed.
