@@ -83,7 +83,10 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * broadcasts fit; 4x12 spilled 4 accumulators to the stack every step, and
  * 5x8, 6x8, 3x16, 4x16 spilled too. Measured with bench/gemm_bench.c (make
  * bench-gemm), the 4x8 tile runs at the speed of a register-only mul+add
- * loop (4x12: ~90%, 3x12: ~95%, 5x8/6x8: ~85%).
+ * loop (4x12: ~90%, 3x12: ~95%, 5x8/6x8: ~85%). The relaxed-SIMD build uses
+ * the same tile, one relaxed_madd per mul+add pair; it is not re-tuned for
+ * FMA (a first try of 5x8, 6x8, 3x12, 4x12, 2x16, 3x16 on a busy machine
+ * found none better than 4x8).
  *
  * Cache blocking: K is cut into blocks of at most KC so that one W panel
  * block (KC x NR floats) plus the packed x block (MR x KC) stay in L1 while
