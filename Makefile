@@ -1,10 +1,12 @@
 # sentence-wasm — everything CI runs goes through this file.
 #
 #   make setup        install the toolchain (Debian emscripten, npm ci); needs root
-#   make wasm         build dist/sentence-wasm.wasm (the engine, WASM SIMD128)
+#   make wasm         build dist/sentence-wasm.wasm (the engine, WASM SIMD128) and
+#                     dist/sentence-wasm-relaxed.wasm (the same with relaxed SIMD)
 #   make test         every test: native C under sanitizers, C kernels in WASM, node:test
 #   make test-native  C unit tests, built with the host cc under ASan + UBSan
 #   make test-browser the browser tests (headless Chromium), also part of make test
+#   make test-js-relaxed  the golden-fixture suites on the relaxed-SIMD build
 #   make clean
 
 SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c src/threads.c
@@ -40,23 +42,76 @@ _sw_malloc,_sw_free,_sw_thread_main,_sw_threads_start,_sw_threads_stop,_sw_threa
 # SIMD=0 builds the scalar reference kernels only (for bisecting a SIMD bug).
 SIMD     ?= 1
 SIMD_FLAGS := $(if $(filter 1,$(SIMD)),-msimd128,)
-WASM_FLAGS := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WASM \
+WASM_CFLAGS  := -O3 $(SIMD_FLAGS) -std=c99 -Wall -Isrc
+WASM_LDFLAGS := --no-entry -sSTANDALONE_WASM \
   -sALLOW_MEMORY_GROWTH=1 -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB \
   -sEXPORTED_FUNCTIONS=$(subst $(eval) ,,$(WASM_EXPORTS))
+WASM_FLAGS   := $(WASM_CFLAGS) $(WASM_LDFLAGS)
 
-.PHONY: all wasm setup test test-native test-wasm-kernels test-js test-browser clean
+# The relaxed-SIMD build (dist/sentence-wasm-relaxed.wasm): the same C and
+# flags plus
+#  -mrelaxed-simd -DSW_RELAXED_SIMD
+#                          every multiply-accumulate of kernels_simd.c is one
+#                          f32x4.relaxed_madd (fused on CPUs with FMA)
+# then tools/relax_simd.mjs, because clang 14 emits only the pre-standard
+# opcode of that instruction, which engines reject; the tool rewrites it to
+# the standard one and checks that the result validates (src/relaxed_simd.h
+# says why that is sound). js/wasm.js loads this file where the engine
+# accepts relaxed SIMD (Chromium 114+; Node 20 with
+# --experimental-wasm-relaxed-simd), else the plain one.
+#
+# The objects are compiled at -O3 as the plain build, but LINKED AT -O1, so
+# that binaryen's optimizer (wasm-opt, which emcc runs on the linked module
+# from -O2 on) never sees it: binaryen 108 reads the prototype opcode with its
+# prototype meaning a + b*c and constant-folds calls whose operands are all
+# constants that way (checked: fma(2, 3, 5) folded to 17), which after the
+# rewrite to relaxed_madd (a*b + c = 11) would be wrong. LLVM leaves the
+# intrinsic alone. The kernel tests and the GEMM bench link the same objects
+# the same way; test_kernels.c checks a constant-operand madd.
+RELAXED_FLAGS := -mrelaxed-simd -DSW_RELAXED_SIMD
+RELAXED_OBJ   := $(patsubst src/%.c,$(BUILD)/relaxed/%.o,$(SRC))
+RELAXED_LINK  := -O1 -msimd128 -mrelaxed-simd
+RELAX_SIMD    := node tools/relax_simd.mjs
+# Each .wasm must stay below this size (bytes).
+WASM_MAX_BYTES := 409600
+
+.PHONY: all wasm setup test test-native test-wasm-kernels test-wasm-kernels-relaxed test-js test-js-relaxed \
+  test-browser clean
+
+# A recipe that fails leaves no half-made target behind (e.g. a relaxed build
+# whose rewrite failed).
+.DELETE_ON_ERROR:
 
 all: wasm
 
+# SIMD=0 (no SIMD at all) has no relaxed builds: stale ones are removed so
+# the loader cannot pick them.
+ifeq ($(SIMD),1)
+wasm: $(DIST)/sentence-wasm.wasm $(DIST)/sentence-wasm-relaxed.wasm $(DIST)/sentence-wasm-mt.wasm \
+  $(DIST)/sentence-wasm-relaxed-mt.wasm
+else
 wasm: $(DIST)/sentence-wasm.wasm $(DIST)/sentence-wasm-mt.wasm
+	rm -f $(DIST)/sentence-wasm-relaxed.wasm $(DIST)/sentence-wasm-relaxed-mt.wasm
+endif
 
 $(DIST)/sentence-wasm.wasm: $(SRC) $(HDR)
 	@mkdir -p $(DIST)
 	$(EMCC) $(WASM_FLAGS) $(SRC) -o $@
+	@test $$(wc -c < $@) -le $(WASM_MAX_BYTES) || { echo "$@ is larger than $(WASM_MAX_BYTES) bytes"; rm -f $@; exit 1; }
 
-# The shared-memory build (threads.c): the same C with WebAssembly atomics,
-# linked to import one shared memory, which thread 0 and its helper workers
-# instantiate the module on (js/wasm.js).
+$(BUILD)/relaxed/%.o: src/%.c $(HDR)
+	@mkdir -p $(BUILD)/relaxed
+	$(EMCC) $(WASM_CFLAGS) $(RELAXED_FLAGS) -c $< -o $@
+
+$(DIST)/sentence-wasm-relaxed.wasm: $(RELAXED_OBJ) tools/relax_simd.mjs
+	@mkdir -p $(BUILD) $(DIST)
+	$(EMCC) $(RELAXED_LINK) $(WASM_LDFLAGS) $(RELAXED_OBJ) -o $(BUILD)/sentence-wasm-relaxed.prestd.wasm
+	$(RELAX_SIMD) $(BUILD)/sentence-wasm-relaxed.prestd.wasm $@
+	@test $$(wc -c < $@) -le $(WASM_MAX_BYTES) || { echo "$@ is larger than $(WASM_MAX_BYTES) bytes"; rm -f $@; exit 1; }
+
+# The shared-memory builds (threads.c), plain and relaxed: the same C with
+# WebAssembly atomics, linked to import one shared memory, which thread 0 and
+# its helper workers instantiate the module on (js/wasm.js, thread_helpers.js).
 #  -matomics -mbulk-memory   atomic wait/notify; wasm-ld makes the data
 #                            segments passive and initialises them once
 #  --shared-memory --import-memory
@@ -67,10 +122,25 @@ $(DIST)/sentence-wasm.wasm: $(SRC) $(HDR)
 #                            sound because only thread 0 calls into it (malloc
 #                            and the like). Helpers run kernels that allocate
 #                            nothing (threads.h).
-MT_FLAGS := -matomics -mbulk-memory -Wl,--shared-memory,--import-memory,--no-check-features
+MT_CFLAGS  := -matomics -mbulk-memory
+MT_LDFLAGS := -Wl,--shared-memory,--import-memory,--no-check-features
+MT_FLAGS   := $(MT_CFLAGS) $(MT_LDFLAGS)
+RELAXED_MT_OBJ := $(patsubst src/%.c,$(BUILD)/relaxed-mt/%.o,$(SRC))
+
 $(DIST)/sentence-wasm-mt.wasm: $(SRC) $(HDR)
 	@mkdir -p $(DIST)
 	$(EMCC) $(WASM_FLAGS) $(MT_FLAGS) $(SRC) -o $@
+	@test $$(wc -c < $@) -le $(WASM_MAX_BYTES) || { echo "$@ is larger than $(WASM_MAX_BYTES) bytes"; rm -f $@; exit 1; }
+
+$(BUILD)/relaxed-mt/%.o: src/%.c $(HDR)
+	@mkdir -p $(BUILD)/relaxed-mt
+	$(EMCC) $(WASM_CFLAGS) $(RELAXED_FLAGS) $(MT_CFLAGS) -c $< -o $@
+
+$(DIST)/sentence-wasm-relaxed-mt.wasm: $(RELAXED_MT_OBJ) tools/relax_simd.mjs
+	@mkdir -p $(BUILD) $(DIST)
+	$(EMCC) $(RELAXED_LINK) $(MT_FLAGS) $(WASM_LDFLAGS) $(RELAXED_MT_OBJ) -o $(BUILD)/sentence-wasm-relaxed-mt.prestd.wasm
+	$(RELAX_SIMD) $(BUILD)/sentence-wasm-relaxed-mt.prestd.wasm $@
+	@test $$(wc -c < $@) -le $(WASM_MAX_BYTES) || { echo "$@ is larger than $(WASM_MAX_BYTES) bytes"; rm -f $@; exit 1; }
 
 # Installs what the build and tests need on a fresh Debian machine
 # (chromium: the headless browser of tests/browser/, driven by playwright-core).
@@ -106,8 +176,23 @@ $(BUILD)/test_kernels_wasm.cjs: tests/c/test_kernels.c $(SRC) $(HDR)
 	$(EMCC) -O2 -msimd128 -std=c99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
 	  -sENVIRONMENT=node tests/c/test_kernels.c $(SRC) -o $@
 
-test-wasm-kernels: $(BUILD)/test_kernels_wasm.cjs
+test-wasm-kernels: $(BUILD)/test_kernels_wasm.cjs test-wasm-kernels-relaxed
 	node $(BUILD)/test_kernels_wasm.cjs
+
+# The same kernel tests on the relaxed-SIMD build's objects, linked as it is
+# (-O1: no wasm-opt). Not SINGLE_FILE: the .wasm has to go through
+# tools/relax_simd.mjs first, and it is loaded synchronously from disk
+# (-sWASM_ASYNC_COMPILATION=0: Emscripten 3.1.6's async loader tries fetch()
+# on a file path in node 20).
+$(BUILD)/test_kernels_relaxed.cjs: tests/c/test_kernels.c $(RELAXED_OBJ) $(HDR) tools/relax_simd.mjs
+	@mkdir -p $(BUILD)
+	$(EMCC) $(WASM_CFLAGS) $(RELAXED_FLAGS) -c tests/c/test_kernels.c -o $(BUILD)/relaxed/test_kernels.o
+	$(EMCC) $(RELAXED_LINK) -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node \
+	  $(BUILD)/relaxed/test_kernels.o $(RELAXED_OBJ) -o $@
+	$(RELAX_SIMD) $(BUILD)/test_kernels_relaxed.wasm $(BUILD)/test_kernels_relaxed.wasm
+
+test-wasm-kernels-relaxed: $(BUILD)/test_kernels_relaxed.cjs
+	node --experimental-wasm-relaxed-simd $(BUILD)/test_kernels_relaxed.cjs
 
 # The thread pool (src/threads.c) on its own, in the shared-memory build:
 # tests/threads.test.js runs check_pool() with 0, 1 and 2 helpers.
@@ -124,6 +209,16 @@ JS_TESTS := $(filter-out tests/browser/%,$(wildcard tests/*.test.js tests/*/*.te
 test-js: wasm $(BUILD)/test_threads.wasm
 	node --test $(JS_TESTS)
 
+# The golden-fixture suites again on the relaxed-SIMD build: every recorded
+# call within 1e-4 of the reference. SENTENCE_WASM_BUILD=relaxed forces that
+# build, so a load fails (instead of falling back to the plain build) where
+# relaxed SIMD is missing; Node 20 needs the flag (node --test passes it on to
+# each test file's process).
+RELAXED_JS_TESTS := tests/sentence_transformer.test.js tests/cross_encoder.test.js tests/sparse_encoder.test.js \
+  tests/default_model.test.js tests/threads.test.js
+test-js-relaxed: wasm $(BUILD)/test_threads.wasm
+	SENTENCE_WASM_BUILD=relaxed node --experimental-wasm-relaxed-simd --test $(RELAXED_JS_TESTS)
+
 # Headless Chromium (Debian's /usr/bin/chromium) against web/serve.mjs: browser
 # numerics with and without cross-origin isolation, the Cache API, the demo
 # page, bundled apps (Vite, esbuild). They skip only when Chromium is absent and
@@ -131,9 +226,10 @@ test-js: wasm $(BUILD)/test_threads.wasm
 test-browser: wasm
 	node --test tests/browser/
 
-# Everything CI runs: C under sanitizers, SIMD kernels in WASM, node:test,
+# Everything CI runs: C under sanitizers, SIMD kernels in WASM (plain and
+# relaxed SIMD), node:test (and the fixture suites on the relaxed build),
 # headless Chromium, and a bounded libFuzzer pass (about 80 s).
-test: test-native test-wasm-kernels test-js test-browser fuzz-ci
+test: test-native test-wasm-kernels test-js test-js-relaxed test-browser fuzz-ci
 
 clean:
 	rm -rf $(BUILD) $(DIST)
@@ -148,13 +244,22 @@ clean:
 #   -sSINGLE_FILE   the .wasm inlined: Emscripten 3.1.6's loader cannot fetch it in node 20
 #   .cjs            the glue is CommonJS, and package.json says "type": "module"
 #   make bench-gemm BENCH_REPS=15   more runs per measurement (best of)
+# Then the same for the relaxed-SIMD build (peak: relaxed_madd chains; GEMM:
+# the engine's relaxed-build objects), linked like test_kernels_relaxed.cjs
+# (-O1, not SINGLE_FILE: the .wasm goes through tools/relax_simd.mjs) and run
+# with --experimental-wasm-relaxed-simd.
 BENCH_REPS ?= 7
 .PHONY: bench-gemm
-bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR)
+bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR) tools/relax_simd.mjs $(RELAXED_OBJ)
 	@mkdir -p $(BUILD)
 	$(EMCC) -O3 -msimd128 -std=gnu99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
 	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c -o $(BUILD)/gemm_bench.cjs
+	$(EMCC) -O3 -msimd128 $(RELAXED_FLAGS) -std=gnu99 -Wall -Isrc -c bench/gemm_bench.c -o $(BUILD)/relaxed/gemm_bench.o
+	$(EMCC) $(RELAXED_LINK) -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node \
+	  $(BUILD)/relaxed/gemm_bench.o $(BUILD)/relaxed/kernels.o $(BUILD)/relaxed/kernels_simd.o -o $(BUILD)/gemm_bench_relaxed.cjs
+	$(RELAX_SIMD) $(BUILD)/gemm_bench_relaxed.wasm $(BUILD)/gemm_bench_relaxed.wasm
 	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS)
+	node --experimental-wasm-relaxed-simd $(BUILD)/gemm_bench_relaxed.cjs $(BENCH_REPS)
 
 # ---- fuzzing (issue 6: hostile input) ----
 # libFuzzer targets in tests/fuzz/ for every C entry point that takes outside

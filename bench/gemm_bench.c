@@ -8,12 +8,22 @@
  * (8 flops). Then sw_linear_forward runs on the BERT-base/MiniLM shapes and
  * the ratio is printed.
  *
+ * Built twice by make bench-gemm: plain SIMD128, and the relaxed-SIMD build
+ * (-mrelaxed-simd -DSW_RELAXED_SIMD, rewritten by tools/relax_simd.mjs, run
+ * with node --experimental-wasm-relaxed-simd). There the peak loops are one
+ * f32x4.relaxed_madd per step (8 flops; a single FMA instruction where the
+ * CPU has one) and sw_linear_forward is the engine's relaxed build, so each
+ * build's GEMM is measured against its own peak.
+ *
  * Build and run: make bench-gemm (needs emcc and node). Built with
  * -std=gnu99: the CPU-time clock below is an EM_ASM call, which Emscripten
  * refuses in strict -std=c99. Natively (cc, no SIMD128) it times the
  * reference path and skips the peak.
  */
 #include "kernels.h"
+#ifdef SW_RELAXED_SIMD
+#include "relaxed_simd.h"
+#endif
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,12 +48,24 @@ static double now_ms(void) { return 1e3 * (double)clock() / CLOCKS_PER_SEC; }
 #ifdef __wasm_simd128__
 #include <wasm_simd128.h>
 
-/* `n` chains of acc = acc * a + b. Each step is a dependent mul then add, so
- * latency hides behind the other chains; with enough chains the loop runs at
- * the issue rate of the FP ports. Returns a value so nothing is optimised
- * away. Not inlined: V8 runs a function's first calls in its baseline
- * compiler (Liftoff) and switches to optimised code only on a later call,
- * so the timed loop must be its own, repeatedly called, function. */
+/* One step of a chain: acc * a + b, as the engine's build does it. */
+#ifdef SW_RELAXED_SIMD
+#define PEAK_OP "f32x4.relaxed_madd"
+static inline v128_t peak_step(v128_t acc, v128_t a, v128_t b) { return sw_relaxed_madd(acc, a, b); }
+#else
+#define PEAK_OP "f32x4 mul+add"
+static inline v128_t peak_step(v128_t acc, v128_t a, v128_t b) {
+    return wasm_f32x4_add(wasm_f32x4_mul(acc, a), b);
+}
+#endif
+
+/* `n` chains of acc = acc * a + b. Each step is a dependent mul then add (or
+ * one relaxed_madd), so latency hides behind the other chains; with enough
+ * chains the loop runs at the issue rate of the FP ports. Returns a value so
+ * nothing is optimised away. Not inlined: V8 runs a function's first calls
+ * in its baseline compiler (Liftoff) and switches to optimised code only on
+ * a later call, so the timed loop must be its own, repeatedly called,
+ * function. */
 #define PEAK_FN(N)                                                            \
     __attribute__((noinline))                                                 \
     static float peak_##N(long iters, float a0, float b0) {                   \
@@ -51,7 +73,7 @@ static double now_ms(void) { return 1e3 * (double)clock() / CLOCKS_PER_SEC; }
         for (int i = 0; i < N; i++) acc[i] = wasm_f32x4_splat((float)i);      \
         for (long it = 0; it < iters; it++)                                   \
             for (int i = 0; i < N; i++)                                       \
-                acc[i] = wasm_f32x4_add(wasm_f32x4_mul(acc[i], a), b);        \
+                acc[i] = peak_step(acc[i], a, b);                             \
         v128_t s = acc[0];                                                    \
         for (int i = 1; i < N; i++) s = wasm_f32x4_add(s, acc[i]);            \
         return wasm_f32x4_extract_lane(s, 0);                                 \
@@ -128,6 +150,11 @@ static double gemm_run(int m, int in, int out, int reps, int warmup, double *fir
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     double peak = 0.0;
+#if defined(SW_RELAXED_SIMD)
+    printf("== relaxed-SIMD build (f32x4.relaxed_madd) ==\n");
+#elif defined(__wasm_simd128__)
+    printf("== plain SIMD128 build (f32x4.mul + f32x4.add) ==\n");
+#endif
 #ifdef __wasm_simd128__
     for (int n = 4; n <= 12; n += 2) peak_run(n, 100000, 3); /* warm-up: tier up */
     for (int n = 4; n <= 12; n += 2) {
@@ -135,7 +162,7 @@ int main(int argc, char **argv) {
         printf("peak  %2d accumulators: %6.2f GFLOP/s\n", n, g);
         if (g > peak) peak = g;
     }
-    printf("peak (best of)        : %6.2f GFLOP/s (f32x4 mul+add, one thread)\n", peak);
+    printf("peak (best of)        : %6.2f GFLOP/s (" PEAK_OP ", one thread)\n", peak);
 #else
     printf("peak: not measured (built without -msimd128)\n");
 #endif

@@ -5,6 +5,7 @@
 //
 //   node bench/run.mjs --workload W1|W2|W3|W4|W5|sanity|all|W1,W2,... [--threads 1] [--dtype fp32]
 //        [--model-dir /tmp/peer-model] [--data-dir tests/data/bench] [--reps 1] [--quick] [--lib js/index.js]
+//        [--wasm-build plain|relaxed|auto]
 //
 // One workload with --reps 1 runs in this process and prints one JSON line. "all" (W1, W2, W4, W5, then
 // W3 when CrossEncoder is available), a list, or --reps N runs each workload in a fresh process, rounds
@@ -16,12 +17,17 @@
 // longest member); token counts include [CLS]/[SEP] and exclude padding; wall, CPU (all threads of this
 // process) and the cores other processes kept busy meanwhile (/proc/stat) are measured around the
 // timed part.
+// --wasm-build: the engine build every model is loaded with (its wasmBuild option). 'plain' (default:
+// SIMD128, what the peer's default build compares with) or 'relaxed' (dist/sentence-wasm-relaxed.wasm,
+// f32x4.relaxed_madd; node is re-run with --experimental-wasm-relaxed-simd where it needs that flag), or
+// 'auto' (what the library picks here). Lines of a non-plain build carry "wasm_build", as the peer's do.
 import { parseArgs } from 'node:util';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { createHash } from 'node:crypto';
+import { relaxedSimdSupported, NODE_RELAXED_FLAG } from '../tools/relax_simd.mjs';
 
 const T0 = performance.now(); // W5: first_embedding_s counts from here, as the peer's runner does
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -36,11 +42,12 @@ const { values: opt } = parseArgs({
     reps: { type: 'string', default: '1' },
     quick: { type: 'boolean', default: false }, // smoke test: 1/8 of the W1-W4 items; numbers not comparable
     lib: { type: 'string', default: path.join(ROOT, 'js', 'index.js') }, // the library module to benchmark
+    'wasm-build': { type: 'string', default: 'plain' }, // plain | relaxed | auto: the engine build (wasmBuild)
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (opt.help) {
-  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 19)
+  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 24)
     .map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(0);
 }
@@ -55,6 +62,16 @@ const MODEL_DIR = path.resolve(opt['model-dir']);
 const DATA_DIR = path.resolve(opt['data-dir']);
 
 if (!Number.isInteger(THREADS) || THREADS < 0) fail(`--threads must be a whole number >= 0, got ${opt.threads}`);
+const WASM_BUILD = opt['wasm-build'];
+if (!['plain', 'relaxed', 'auto'].includes(WASM_BUILD)) fail(`--wasm-build must be plain, relaxed or auto, got ${WASM_BUILD}`);
+// Node flags for the processes that run the library: Node 20 accepts relaxed SIMD only with a flag.
+const NODE_FLAGS = WASM_BUILD === 'relaxed' && !relaxedSimdSupported() ? [NODE_RELAXED_FLAG] : [];
+if (NODE_FLAGS.length && !['all'].includes(W) && !W.includes(',') && Number(opt.reps) <= 1 && W !== 'W5') {
+  // one workload in this process, which lacks the flag: run it again with it (W5 and the driver
+  // pass the flag to the processes they start instead, so no timed process is a re-run)
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, ...process.argv.slice(1)], { stdio: 'inherit' });
+  process.exit(r.status ?? 1);
+}
 if (!['W5-child'].includes(W)) ensureModels();
 
 if (W === 'all' || W.includes(',') || Number(opt.reps) > 1) {
@@ -96,8 +113,8 @@ function stats(m) {
     others_busy_cores: m.others === null ? null : round(m.others, 2), os_threads: osThreads() };
 }
 function peakRssMb() { return round(process.resourceUsage().maxRSS / 1024, 1); }
-// Which engine build ran: git commit of the checkout (+dirty) and a hash of the .wasm, so that runs of
-// different builds are not mixed up in one table.
+// Which engine build ran: git commit of the checkout (+dirty) and a hash of the .wasm that runs, so that
+// runs of different builds are not mixed up in one table.
 function buildId() {
   let git = null;
   try {
@@ -106,8 +123,16 @@ function buildId() {
     if (h.status === 0) git = h.stdout.trim() + (g(['diff', '--quiet', 'HEAD', '--', 'src', 'js']).status === 1 ? '+dirty' : '');
   } catch {}
   let wasm = null;
-  try { wasm = createHash('sha256').update(fs.readFileSync(path.join(ROOT, 'dist', 'sentence-wasm.wasm'))).digest('hex').slice(0, 12); } catch {}
+  const relaxed = WASM_BUILD === 'relaxed' || (WASM_BUILD === 'auto' && relaxedSimdSupported());
+  const file = relaxed ? 'sentence-wasm-relaxed.wasm' : 'sentence-wasm.wasm';
+  try { wasm = createHash('sha256').update(fs.readFileSync(path.join(ROOT, 'dist', file))).digest('hex').slice(0, 12); } catch {}
   return `${git ?? '?'} wasm:${wasm ?? '?'}`;
+}
+// "wasm_build" (the peer's field, only for a non-plain build): the build the model reports it runs on.
+function wasmBuildOf(model, base) {
+  const build = model.wasmBuild ?? 'plain';
+  if (WASM_BUILD !== 'auto' && build !== WASM_BUILD) throw new Error(`asked for the ${WASM_BUILD} build, the model runs ${build}`);
+  if (build !== 'plain') base.wasm_build = build;
 }
 function packageVersion() {
   try { return JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).version; } catch { return null; }
@@ -146,13 +171,13 @@ function driver(workloads) {
   for (const w of workloads) if (!ALL.includes(w) && w !== 'sanity') fail(`unknown workload ${w}`);
   const reps = Number(opt.reps);
   const pass = ['--threads', opt.threads, '--dtype', opt.dtype, '--model-dir', MODEL_DIR, '--data-dir', DATA_DIR,
-    '--lib', path.resolve(opt.lib), ...(opt.quick ? ['--quick'] : [])];
+    '--lib', path.resolve(opt.lib), '--wasm-build', WASM_BUILD, ...(opt.quick ? ['--quick'] : [])];
   const skip = new Set();
   let failed = 0;
   for (let rep = 1; rep <= reps; rep++) {
     for (const w of workloads) {
       if (skip.has(w)) continue;
-      const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--workload', w, '--reps', '1', ...pass],
+      const r = spawnSync(process.execPath, [...NODE_FLAGS, fileURLToPath(import.meta.url), '--workload', w, '--reps', '1', ...pass],
         { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 26 });
       if (r.status === EXIT_UNAVAILABLE) { skip.add(w); continue; }
       const last = (r.stdout ?? '').trim().split('\n').pop();
@@ -167,8 +192,8 @@ function driver(workloads) {
 
 // ---------------------------------------------------------------- W5: whole-process cold start
 function coldStart() {
-  const argv = [fileURLToPath(import.meta.url), '--workload', 'W5-child', '--threads', opt.threads, '--dtype', opt.dtype,
-    '--model-dir', MODEL_DIR, '--data-dir', DATA_DIR, '--lib', path.resolve(opt.lib)];
+  const argv = [...NODE_FLAGS, fileURLToPath(import.meta.url), '--workload', 'W5-child', '--threads', opt.threads, '--dtype', opt.dtype,
+    '--model-dir', MODEL_DIR, '--data-dir', DATA_DIR, '--lib', path.resolve(opt.lib), '--wasm-build', WASM_BUILD];
   const stop = measure();
   const child = spawn(process.execPath, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
@@ -190,7 +215,7 @@ async function main() {
   const { SentenceTransformer, CrossEncoder } = lib;
   const data = loadData(DATA_DIR);
   const NQ = (n) => (opt.quick ? Math.ceil(n / 8) : n);
-  const loadOpts = { ...(THREADS > 0 ? { threads: THREADS } : {}), dtype: opt.dtype };
+  const loadOpts = { ...(THREADS > 0 ? { threads: THREADS } : {}), dtype: opt.dtype, wasmBuild: WASM_BUILD };
   const base = { engine: 'sentence-wasm', version: packageVersion(), backend: lib.backend ?? 'wasm-simd128',
     threads: THREADS, dtype: opt.dtype, workload: W };
   if (opt.quick) base.quick = true;
@@ -204,6 +229,7 @@ async function main() {
   const model = await SentenceTransformer.load(isStatic ? STATIC_MODEL : path.join(MODEL_DIR, 'embed'), loadOpts);
   if (isStatic) base.model = 'models/static-en';
   if (typeof model.backend === 'string') base.backend = model.backend;
+  wasmBuildOf(model, base);
   const embed = (texts) => model.encode(texts, { batchSize: Array.isArray(texts) ? texts.length : 1, normalizeEmbeddings: true });
   const counts = async (texts) => (await model.tokenize(texts)).inputIds.map((ids) => Math.min(MAXLEN, ids.length));
   const ntok = async (texts) => (await counts(texts)).reduce((a, b) => a + b, 0);
@@ -266,6 +292,7 @@ async function sparse(SparseEncoder, loadOpts, base, data, NQ) {
     if (r.status !== 0) fail('W6: could not build the SPLADE model');
   }
   const se = await SparseEncoder.load(dir, loadOpts);
+  wasmBuildOf(se, base);
   const texts = data.passages.slice(0, NQ(256));
   const bs = 16;
   const tokens = (await se.tokenize(texts)).inputIds.reduce((a, ids) => a + ids.length, 0);
@@ -292,6 +319,7 @@ async function rerank(CrossEncoder, SentenceTransformer, loadOpts, base, data, N
     process.exit(EXIT_UNAVAILABLE);
   }
   if (typeof ce.backend === 'string') base.backend = ce.backend;
+  wasmBuildOf(ce, base);
   const passages = data.passages.slice(0, NQ(100));
   const bs = 32;
   const pairs = passages.map((p) => [data.query, p]);

@@ -20,7 +20,7 @@ import { SentenceWasmError } from './errors.js';
 import { WorkerPool, concatFloat32 } from './worker_pool.js';
 import { openSource, readCrossEncoder } from './model_files.js';
 import { crossActivationName, CROSS_ACTIVATIONS } from './model_config.js';
-import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './options.js';
+import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe } from './options.js';
 
 const PREDICT_OPTIONS = ['batchSize', 'applySoftmax', 'activationFn', 'signal', 'showProgressBar'];
 const RANK_OPTIONS = [...PREDICT_OPTIONS, 'topK', 'returnDocuments'];
@@ -46,6 +46,8 @@ export class CrossEncoder {
      * (true) or each worker holds its own (false; also for one thread). */
     this.threads = info.threads;
     this.sharedMemory = info.sharedMemory;
+    /** The engine build running this model: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
+    this.wasmBuild = info.wasmBuild;
   }
 
   /**
@@ -67,7 +69,7 @@ export class CrossEncoder {
     if (act) spec.activationFn = act;
     const client = await WorkerPool.start(common.threads);
     try {
-      const info = await client.load({ spec }, { transfer, signal: common.signal });
+      const info = await client.load({ spec, wasmBuild: wasmBuildOf(common) }, { transfer, signal: common.signal });
       return new CrossEncoder(client, spec, info);
     } catch (err) {
       await client.terminate();

@@ -62,7 +62,22 @@ export interface LoadOptions {
   cache?: boolean | string;
   /** Cancels the load. */
   signal?: AbortSignal;
+  /**
+   * Which engine build to run:
+   * - 'auto' (default): the relaxed-SIMD build (dist/sentence-wasm-relaxed.wasm, f32x4.relaxed_madd)
+   *   where WebAssembly.validate accepts relaxed SIMD (Chromium 114+; Node 20 only with
+   *   `--experimental-wasm-relaxed-simd`), else the plain SIMD128 build; also the plain one if the
+   *   relaxed file cannot be loaded.
+   * - 'plain': always the SIMD128 build (bit-identical results on every machine).
+   * - 'relaxed': the relaxed-SIMD build, or a WORKER_FAILED rejection where it cannot run.
+   * In Node, the environment variable SENTENCE_WASM_BUILD sets the default.
+   */
+  wasmBuild?: WasmBuildOption;
 }
+
+export type WasmBuildOption = 'auto' | 'plain' | 'relaxed';
+/** The engine build a loaded model runs on. */
+export type WasmBuild = 'plain' | 'relaxed';
 
 export type Precision = 'float32' | 'int8' | 'uint8' | 'binary' | 'ubinary';
 export type SimilarityFnName = 'cosine' | 'dot' | 'euclidean' | 'manhattan';
@@ -118,6 +133,8 @@ export declare class SentenceTransformer {
   readonly threads: number;
   /** True when those threads share one copy of the weights (the shared-memory build). */
   readonly sharedMemory: boolean;
+  /** The engine build this model runs on: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
+  readonly wasmBuild: WasmBuild;
 
   encode<O extends EncodeOptions = {}>(sentences: string, options?: O): Promise<EncodeResult<O>>;
   encode<O extends EncodeOptions = {}>(sentences: string[], options?: O): Promise<EncodeResult<O>[]>;
@@ -178,6 +195,8 @@ export declare class CrossEncoder {
   readonly threads: number;
   /** True when those threads share one copy of the weights (the shared-memory build). */
   readonly sharedMemory: boolean;
+  /** The engine build this model runs on: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
+  readonly wasmBuild: WasmBuild;
   /** One score per pair (1 label) or one Float32Array of label scores per pair. */
   predict(pairs: [string, string][], options?: PredictOptions): Promise<Float32Array | Float32Array[]>;
   /** A single pair gives a number (1 label) or a Float32Array (n labels). */
@@ -233,6 +252,8 @@ export declare class SparseEncoder {
   readonly threads: number;
   /** True when those threads share one copy of the weights (the shared-memory build). */
   readonly sharedMemory: boolean;
+  /** The engine build this model runs on: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
+  readonly wasmBuild: WasmBuild;
   encode(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
   encode(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
   encodeQuery(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;

@@ -4,8 +4,11 @@
  */
 import { SentenceWasmError } from './errors.js';
 
-const LOAD_OPTIONS = ['revision', 'threads', 'onProgress', 'fetch', 'cache', 'dtype', 'hubUrl', 'truncateDim', 'signal'];
+const LOAD_OPTIONS = ['revision', 'threads', 'onProgress', 'fetch', 'cache', 'dtype', 'hubUrl', 'truncateDim', 'signal',
+  'wasmBuild'];
 const DTYPES = ['fp32', 'float32'];
+/** Engine builds (js/wasm.js): 'auto' picks 'relaxed' where the engine accepts relaxed SIMD, else 'plain'. */
+export const WASM_BUILDS = ['auto', 'plain', 'relaxed'];
 
 export function checkOptions(options, allowed, where) {
   if (options === null || typeof options !== 'object' || Array.isArray(options)) {
@@ -42,6 +45,22 @@ export function checkLoadOptions(options) {
   if (options.revision !== undefined && (typeof options.revision !== 'string' || !options.revision)) {
     throw new SentenceWasmError('INVALID_INPUT', 'load: revision must be a non-empty string');
   }
+  wasmBuildOf(options);
+}
+
+/**
+ * The engine build a load asks for: the wasmBuild option, else (Node) the
+ * environment variable SENTENCE_WASM_BUILD, else 'auto'.
+ */
+export function wasmBuildOf(options) {
+  const env = typeof process !== 'undefined' && process.env ? process.env.SENTENCE_WASM_BUILD : undefined;
+  const fromEnv = options.wasmBuild === undefined && !!env;
+  const build = options.wasmBuild ?? (env || 'auto');
+  if (!WASM_BUILDS.includes(build)) {
+    throw new SentenceWasmError('INVALID_INPUT', `load: wasmBuild ${JSON.stringify(build)}${fromEnv ? ' (from SENTENCE_WASM_BUILD)' : ''}`
+      + ` is not one of ${WASM_BUILDS.join(', ')}`);
+  }
+  return build;
 }
 
 /** A short description of a value's type for error messages. */

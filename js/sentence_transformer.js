@@ -8,7 +8,7 @@ import { WorkerPool } from './worker_pool.js';
 import { openSource, readSentenceTransformer } from './model_files.js';
 import { similarityMatrix, similarityPairwise } from './similarity.js';
 import { PRECISIONS, quantizeEmbeddings } from './quantize.js';
-import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './options.js';
+import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe } from './options.js';
 import { resolvePrompt, withTaskPrompt } from './prompts.js';
 import { checkTexts } from './pipelines/text_input.js';
 
@@ -48,6 +48,8 @@ export class SentenceTransformer {
      * (true) or each worker holds its own (false; also for one thread). */
     this.threads = info.threads;
     this.sharedMemory = info.sharedMemory;
+    /** The engine build running this model: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
+    this.wasmBuild = info.wasmBuild;
   }
 
   /**
@@ -66,7 +68,7 @@ export class SentenceTransformer {
     if (options.truncateDim !== undefined) checkPositiveInt(options.truncateDim, 'truncateDim');
     const client = await WorkerPool.start(options.threads);
     try {
-      const info = await client.load({ spec }, { transfer, signal: options.signal });
+      const info = await client.load({ spec, wasmBuild: wasmBuildOf(options) }, { transfer, signal: options.signal });
       return new SentenceTransformer(client, spec, info, options);
     } catch (err) {
       await client.terminate();

@@ -11,7 +11,7 @@
 import { SentenceWasmError } from './errors.js';
 import { WorkerPool } from './worker_pool.js';
 import { openSource, readSparseEncoder } from './model_files.js';
-import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './options.js';
+import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe } from './options.js';
 import { resolvePrompt, withTaskPrompt } from './prompts.js';
 import { checkTexts } from './pipelines/text_input.js';
 
@@ -46,6 +46,8 @@ export class SparseEncoder {
      * (true) or each worker holds its own (false; also for one thread). */
     this.threads = info.threads;
     this.sharedMemory = info.sharedMemory;
+    /** The engine build running this model: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
+    this.wasmBuild = info.wasmBuild;
   }
 
   /**
@@ -65,7 +67,7 @@ export class SparseEncoder {
     const { spec, transfer } = await readSparseEncoder(src);
     const client = await WorkerPool.start(common.threads);
     try {
-      const info = await client.load({ spec }, { transfer, signal: common.signal });
+      const info = await client.load({ spec, wasmBuild: wasmBuildOf(common) }, { transfer, signal: common.signal });
       return new SparseEncoder(client, spec, info, { maxActiveDims });
     } catch (err) {
       await client.terminate();

@@ -7,17 +7,33 @@
  * bytes are found next to this file with `new URL(..., import.meta.url)`,
  * which bundlers understand.
  *
- * With `threads > 1` where shared memory is allowed (Node; browsers when
- * crossOriginIsolated) the shared-memory build is used instead: it also
- * imports its memory, which this file creates shared, and helper workers
- * (thread_helpers.js) instantiate the same module on it.
+ * Two builds of the same engine (make wasm):
+ *   plain    dist/sentence-wasm.wasm           WebAssembly SIMD128
+ *   relaxed  dist/sentence-wasm-relaxed.wasm   the same, each multiply-accumulate
+ *            one f32x4.relaxed_madd (an FMA where the CPU has one)
+ * 'auto' (the default) takes the relaxed build where WebAssembly.validate
+ * accepts a relaxed_madd (Chromium 114+; Node 20 only with
+ * --experimental-wasm-relaxed-simd), else the plain one, and falls back to
+ * the plain one if the relaxed file cannot be fetched or compiled (an app
+ * that copied only the plain file keeps working).
+ *
+ * With `threads > 1` (where shared memory is allowed: Node; browsers when
+ * crossOriginIsolated) the shared-memory twin of the chosen build runs
+ * instead, `-mt`: it imports its memory, which this file creates shared, and
+ * helper workers (thread_helpers.js) instantiate the same module on it.
  */
 import { SentenceWasmError } from './errors.js';
+import { WASM_BUILDS } from './options.js';
 import { startHelpers } from './thread_helpers.js';
 import { sharedMemorySupported } from './shared_memory.js';
 
-const WASM_URL = new URL('../dist/sentence-wasm.wasm', import.meta.url);
-const WASM_MT_URL = new URL('../dist/sentence-wasm-mt.wasm', import.meta.url);
+/** The four .wasm files, by build and by whether threads share memory. */
+const ENGINE_URLS = Object.freeze({
+  plain: new URL('../dist/sentence-wasm.wasm', import.meta.url),
+  relaxed: new URL('../dist/sentence-wasm-relaxed.wasm', import.meta.url),
+  'plain-mt': new URL('../dist/sentence-wasm-mt.wasm', import.meta.url),
+  'relaxed-mt': new URL('../dist/sentence-wasm-relaxed-mt.wasm', import.meta.url),
+});
 
 const isNode = typeof process !== 'undefined' && !!(process.versions && process.versions.node);
 
@@ -52,16 +68,34 @@ export function simdSupported() {
 }
 
 /**
+ * A tiny relaxed-SIMD module: one function of three v128 locals doing
+ * local.get 0..2; f32x4.relaxed_madd (0xfd 0x85 0x02); drop. It validates only
+ * where the engine accepts relaxed SIMD.
+ */
+const RELAXED_PROBE = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 4, 1, 96, 0, 0, 3, 2, 1, 0, 10, 16, 1,
+  14, 1, 3, 123, 32, 0, 32, 1, 32, 2, 253, 133, 2, 26, 11]);
+
+export function relaxedSimdSupported() {
+  try { return WebAssembly.validate(RELAXED_PROBE); } catch { return false; }
+}
+
+/**
  * The engine's exports plus memory helpers. Views over memory are rebuilt on
  * demand because memory growth detaches the old ones.
  */
 export class Engine {
-  constructor(instance, memory = instance.exports.memory) {
+  /**
+   * @param {WebAssembly.Instance} instance
+   * @param {'plain' | 'relaxed'} build which .wasm it is
+   * @param {WebAssembly.Memory} [memory] the shared memory the -mt builds import
+   */
+  constructor(instance, build, memory = instance.exports.memory) {
     this.exports = instance.exports;
     this.memory = memory;
+    this.build = build;
     /** Threads computing (1 + helpers); set by loadEngine. */
     this.threads = 1;
-    /** True when helpers share this engine's memory (the -mt build). */
+    /** True for the -mt builds, whose memory helpers can share. */
     this.sharedMemory = false;
     this.helpers = null;
   }
@@ -131,14 +165,14 @@ export class Engine {
   readF32(ptr, n) { return this.f32.slice(ptr >> 2, (ptr >> 2) + n); }
 }
 
-/** Compiled modules by URL: compiled once per thread, instantiated per model. */
+/** Compiled modules by URL (one per thread and build); a failed compile is not kept. */
 const compiled = new Map();
 
-function compile(url) {
+function compileOnce(url) {
   const key = String(url);
   if (!compiled.has(key)) {
-    const p = wasmBytes(url).then((b) => WebAssembly.compile(b));
-    p.catch(() => compiled.delete(key)); // a failed read may succeed later
+    const p = wasmBytes(url).then((bytes) => WebAssembly.compile(bytes));
+    p.catch(() => compiled.delete(key));
     compiled.set(key, p);
   }
   return compiled.get(key);
@@ -153,30 +187,51 @@ const HELPERS_START_MS = 10000;
 
 /**
  * Compiles (once per thread) and instantiates the engine.
- * @param {{ wasmUrl?: URL, threads?: number }} [options]
- *   threads: threads computing; above 1 the shared-memory build runs with
- *   threads - 1 helper workers (refused where shared memory is not allowed)
+ * @param {{ build?: 'auto' | 'plain' | 'relaxed', threads?: number, urls?: Record<string, URL> }} [options]
+ *   build: which .wasm ('auto': relaxed where supported, see above); threads: threads computing,
+ *   above 1 the -mt build with threads - 1 helper workers (refused where memory cannot be
+ *   shared); urls: where the files are, keyed 'plain', 'relaxed', 'plain-mt', 'relaxed-mt'
+ *   (tests point them elsewhere)
+ * @returns {Promise<Engine>} engine.build says which one runs, engine.threads how many threads
  */
-export async function loadEngine({ wasmUrl, threads = 1 } = {}) {
+export async function loadEngine({ build = 'auto', threads = 1, urls = ENGINE_URLS } = {}) {
+  if (!WASM_BUILDS.includes(build)) {
+    throw new SentenceWasmError('INVALID_INPUT', `wasmBuild "${build}" is not one of ${WASM_BUILDS.join(', ')}`);
+  }
   if (!simdSupported()) {
     throw new SentenceWasmError('WORKER_FAILED', 'WebAssembly SIMD is not supported in this environment (sentence-wasm needs SIMD128)');
+  }
+  if (build === 'relaxed' && !relaxedSimdSupported()) {
+    throw new SentenceWasmError('WORKER_FAILED', 'wasmBuild "relaxed": this WebAssembly engine does not accept relaxed SIMD'
+      + (isNode ? ' (Node 20: run node with --experimental-wasm-relaxed-simd)' : ''));
   }
   if (threads > 1 && !sharedMemorySupported()) {
     throw new SentenceWasmError('WORKER_FAILED', 'shared-memory threads need SharedArrayBuffer (in browsers: a crossOriginIsolated page)');
   }
-  const module = await compile(wasmUrl ?? (threads > 1 ? WASM_MT_URL : WASM_URL));
+  const suffix = threads > 1 ? '-mt' : '';
+  let module = null, chosen = 'plain';
+  if (build === 'relaxed' || (build === 'auto' && relaxedSimdSupported() && urls[`relaxed${suffix}`])) {
+    try {
+      module = await compileOnce(urls[`relaxed${suffix}`]);
+      chosen = 'relaxed';
+    } catch (err) {
+      if (build === 'relaxed') throw err;
+      // 'auto': the plain build does the same work
+    }
+  }
+  if (!module) module = await compileOnce(urls[`plain${suffix}`]);
+
   const env = { emscripten_notify_memory_growth: () => {} };
-  // The shared-memory build imports its memory; the others define their own.
-  const sharedBuild = WebAssembly.Module.imports(module).some((i) => i.kind === 'memory');
-  if (!sharedBuild) {
+  // The -mt builds import their memory; the others define their own.
+  if (!WebAssembly.Module.imports(module).some((i) => i.kind === 'memory')) {
     if (threads > 1) throw new SentenceWasmError('WORKER_FAILED', 'this engine build has no threads');
-    const engine = new Engine(await WebAssembly.instantiate(module, { env }));
+    const engine = new Engine(await WebAssembly.instantiate(module, { env }), chosen);
     // STANDALONE_WASM reactors run their static constructors here.
     if (engine.exports._initialize) engine.exports._initialize();
     return engine;
   }
   const memory = new WebAssembly.Memory({ initial: INITIAL_PAGES, maximum: MAXIMUM_PAGES, shared: true });
-  const engine = new Engine(await WebAssembly.instantiate(module, { env: { ...env, memory } }), memory);
+  const engine = new Engine(await WebAssembly.instantiate(module, { env: { ...env, memory } }), chosen, memory);
   if (engine.exports._initialize) engine.exports._initialize();
   engine.sharedMemory = true;
   if (threads <= 1) return engine;

@@ -68,13 +68,13 @@ async function dispatch(type, payload, ctl) {
   if (type === 'load') {
     const Pipeline = PIPELINES[payload.spec.kind];
     if (!Pipeline) throw new SentenceWasmError('UNSUPPORTED_ARCHITECTURE', `model kind ${payload.spec.kind} is not supported`);
-    const next = await loadEngineWithFallback(payload.wasmUrl ? new URL(payload.wasmUrl) : undefined, payload.threads ?? 1);
+    const next = await loadEngineWithFallback(payload.wasmBuild, payload.threads ?? 1);
     if (pipeline) pipeline.dispose();
     pipeline = null;
     if (engine) await engine.close();
     engine = next;
     pipeline = new Pipeline(engine, payload.spec);
-    return { ...pipeline.info(), threads: engine.threads, sharedMemory: engine.sharedMemory };
+    return { ...pipeline.info(), threads: engine.threads, sharedMemory: engine.sharedMemory, wasmBuild: engine.build };
   }
   if (!pipeline) throw new SentenceWasmError('DISPOSED', 'no model is loaded in this worker');
   const method = pipeline[type];
@@ -89,13 +89,13 @@ async function dispatch(type, payload, ctl) {
  * start (a browser without workers inside workers, say): a model that runs
  * slower beats one that does not load. model.threads tells which it got.
  */
-async function loadEngineWithFallback(wasmUrl, threads) {
-  if (threads <= 1) return loadEngine({ wasmUrl, threads: 1 });
+async function loadEngineWithFallback(build, threads) {
+  if (threads <= 1) return loadEngine({ build, threads: 1 });
   try {
-    return await loadEngine({ wasmUrl, threads });
+    return await loadEngine({ build, threads });
   } catch (err) {
     if (!(err instanceof SentenceWasmError) || err.code !== 'WORKER_FAILED') throw err;
-    return loadEngine({ wasmUrl, threads: 1 });
+    return loadEngine({ build, threads: 1 });
   }
 }
 

@@ -25,13 +25,16 @@ export async function spawnWorker(url) {
     const { Worker } = await nodeBuiltin('worker_threads');
     // The worker inherits the parent's Node flags; --input-type (from
     // `node --input-type=module -e ...`) makes a file-based worker fail to start.
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval');
+    // V8's WebAssembly flags (e.g. --experimental-wasm-relaxed-simd) apply to
+    // the whole process already, and Worker refuses them in execArgv.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type') && a !== '-e' && a !== '--eval'
+      && !/^--(no-)?(experimental-)?wasm[-_]/.test(a));
     let w;
     try {
       w = new Worker(url, { execArgv });
     } catch (err) {
-      // V8 flags (--liftoff-only, --experimental-wasm-*) are refused per
-      // worker; they already hold for the whole process, workers included.
+      // Other V8 flags (--liftoff-only, ...) are refused too, and hold for
+      // the whole process as well.
       if (!err || err.code !== 'ERR_WORKER_INVALID_EXEC_ARGV') throw err;
       w = new Worker(url, { execArgv: [] });
     }

@@ -6,9 +6,18 @@
  * references. Every function here is tested against its `_ref` twin by
  * tests/c/test_kernels.c (make test-wasm-kernels).
  *
- * Plain SIMD128 has no FMA: every multiply-accumulate is an f32x4.mul and an
- * f32x4.add, so results differ from the references only by summation order
- * and by the accuracy of the vector exp/erf below (both ~1e-7).
+ * Two builds of this file:
+ *   plain SIMD128 (dist/sentence-wasm.wasm): no FMA, every multiply-accumulate
+ *     is an f32x4.mul and an f32x4.add, so results differ from the references
+ *     only by summation order and by the accuracy of the vector exp/erf below
+ *     (both ~1e-7).
+ *   relaxed SIMD (-mrelaxed-simd -DSW_RELAXED_SIMD, dist/sentence-wasm-relaxed.wasm):
+ *     every multiply-accumulate, madd() below, is one f32x4.relaxed_madd,
+ *     which the engine may fuse (one rounding instead of two). Used in the
+ *     GEMM micro-kernel (so in every Linear layer and both attention
+ *     products), the dot products, LayerNorm's variance and the exp/erf/tanh
+ *     polynomials. See relaxed_simd.h for how that opcode gets into the
+ *     binary with clang 14 (a post-link rewrite: read it first).
  *
  * Contents:
  *   Linear        packed-panel GEMM, register-blocked micro-kernel
@@ -35,6 +44,21 @@ typedef int sw_kernels_simd_unused;
 #include <string.h>
 #include <wasm_simd128.h>
 
+#ifdef SW_RELAXED_SIMD
+#include "relaxed_simd.h"
+#endif
+
+/* a * b + c per lane: the multiply-accumulate of every kernel below. One
+ * f32x4.relaxed_madd in the relaxed-SIMD build (fused where the CPU has FMA:
+ * half the instructions of mul + add, and one rounding), else mul then add. */
+static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
+#ifdef SW_RELAXED_SIMD
+    return sw_relaxed_madd(a, b, c);
+#else
+    return wasm_f32x4_add(wasm_f32x4_mul(a, b), c);
+#endif
+}
+
 /* ==== Linear: packed layout ====
  *
  * y[m x out] = x[m x in] W^T + b. The micro-kernel computes an MR x NR tile
@@ -43,6 +67,8 @@ typedef int sw_kernels_simd_unused;
  * of a panel), broadcasts MR values of x, and does MR*NV mul+add pairs:
  *
  *     acc[r][c] += splat(a[k][r]) * wpanel[k][4c .. 4c+3]
+ *
+ * (one relaxed_madd in the relaxed-SIMD build; see madd() above).
  *
  * W is packed once (sw_linear_pack) into panels of NR output columns, each
  * K-major: packed[(p*in + k)*NR + c] = W[p*NR + c][k], zero past `out`. So a
@@ -58,7 +84,10 @@ typedef int sw_kernels_simd_unused;
  * broadcasts fit; 4x12 spilled 4 accumulators to the stack every step, and
  * 5x8, 6x8, 3x16, 4x16 spilled too. Measured with bench/gemm_bench.c (make
  * bench-gemm), the 4x8 tile runs at the speed of a register-only mul+add
- * loop (4x12: ~90%, 3x12: ~95%, 5x8/6x8: ~85%).
+ * loop (4x12: ~90%, 3x12: ~95%, 5x8/6x8: ~85%). The relaxed-SIMD build uses
+ * the same tile, one relaxed_madd per mul+add pair; it is not re-tuned for
+ * FMA (a first try of 5x8, 6x8, 3x12, 4x12, 2x16, 3x16 on a busy machine
+ * found none better than 4x8).
  *
  * Cache blocking: K is cut into blocks of at most KC so that one W panel
  * block (KC x NR floats) plus the packed x block (MR x KC) stay in L1 while
@@ -141,7 +170,7 @@ static void gemm_tile(const float *a, const float *w, int32_t kc,
         for (int r = 0; r < MR; r++) {
             const v128_t b = wasm_v128_load32_splat(a + r);
             for (int c = 0; c < NV; c++)
-                acc[r][c] = wasm_f32x4_add(acc[r][c], wasm_f32x4_mul(b, wv[c]));
+                acc[r][c] = madd(b, wv[c], acc[r][c]);
         }
         a += MR;
         w += NR;
@@ -279,15 +308,16 @@ void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) 
  * ranges, evaluated exactly as below (mul then add, no FMA):
  *   v_exp   max rel error 1.2e-7 (1.9 ulp) on [-87.3, 88.7]
  *   v_erf   max abs error 9.7e-8 (glibc erff: 5.8e-8)
+ * The relaxed-SIMD build evaluates the same expressions with madd() fused
+ * (where the CPU has FMA), which only removes roundings; the same sweep of
+ * every float through that build (node 20, x86-64 with FMA3) gave
+ *   v_exp   max rel error 1.2e-7,   v_erf   max abs error 9.2e-8.
  * Polynomials use Estrin's scheme rather than Horner's: a GELU is one long
  * dependency chain, and with Horner V8's code was bound by its latency
  * (~110 cycles per vector); Estrin halves the chain for ~0.1 ulp more error.
  */
 
 static inline v128_t splat(float v) { return wasm_f32x4_splat(v); }
-static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
-    return wasm_f32x4_add(wasm_f32x4_mul(a, b), c);
-}
 /* c0 + c1 x, the building block of Estrin's scheme */
 static inline v128_t lin(float c0, float c1, v128_t x) { return madd(splat(c1), x, splat(c0)); }
 

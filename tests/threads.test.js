@@ -16,6 +16,8 @@ import { fixtureDir, readReference, assertAllClose } from './helpers/fixtures.js
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
 const POOL_WASM = path.join(root, 'build', 'test_threads.wasm');
 const MAX_THREADS = 64; // SW_MAX_THREADS
+/** V8's wasm flags of this process (make test-js-relaxed), for child processes. */
+const WASM_FLAGS = process.execArgv.filter((a) => a.startsWith('--experimental-wasm'));
 
 /**
  * check_pool() of tests/c/test_threads.c with `threads` threads: returns
@@ -23,7 +25,7 @@ const MAX_THREADS = 64; // SW_MAX_THREADS
  */
 async function checkPool(threads, jobs, nTasks) {
   assert.ok(fs.existsSync(POOL_WASM), `${POOL_WASM} is missing: run make build/test_threads.wasm`);
-  const engine = await loadEngine({ wasmUrl: pathToFileURL(POOL_WASM), threads });
+  const engine = await loadEngine({ build: 'plain', urls: { plain: pathToFileURL(POOL_WASM), 'plain-mt': pathToFileURL(POOL_WASM) }, threads });
   try {
     const ints = nTasks + 2 * MAX_THREADS;
     const ws = engine.alloc(ints * 4);
@@ -51,13 +53,13 @@ test('thread pool under V8\'s baseline compiler only (--liftoff-only), where a w
   // A child process: V8 flags are per process. It prints check_pool's results.
   const script = `
     import { loadEngine } from ${JSON.stringify(pathToFileURL(path.join(root, 'js', 'wasm.js')).href)};
-    const e = await loadEngine({ wasmUrl: new URL(${JSON.stringify(pathToFileURL(POOL_WASM).href)}), threads: 3 });
+    const e = await loadEngine({ build: 'plain', urls: { 'plain-mt': new URL(${JSON.stringify(pathToFileURL(POOL_WASM).href)}) }, threads: 3 });
     const ws = e.alloc((300 + 128) * 4);
     const failures = e.exports.check_pool(ws, 100, 300);
     const per = [...new Int32Array(e.memory.buffer, ws + (300 + 64) * 4, 3)];
     await e.close();
     console.log(JSON.stringify({ failures, per }));`;
-  const out = execFileSync(process.execPath, ['--liftoff-only', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
+  const out = execFileSync(process.execPath, [...WASM_FLAGS, '--liftoff-only', '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60000 });
   const { failures, per } = JSON.parse(out.trim().split('\n').pop());
   assert.equal(failures, 0);
   assert.equal(per.reduce((a, b) => a + b, 0), 100 * 300);
@@ -138,7 +140,7 @@ test('helper threads never keep the process alive, disposed or not', () => {
       const v = await m.encode(Array(40).fill('a few words to embed'));
       ${dispose ? 'await m.dispose();' : ''}
       console.log(m.threads, v.length);`;
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
+    const out = execFileSync(process.execPath, [...WASM_FLAGS, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
     assert.equal(out.trim(), '3 40', `dispose: ${dispose}`);
   }
 });

@@ -7,7 +7,7 @@
 // (model sources: an http(s) URL, a path on this server such as
 // /tests/fixtures/st-mean/, or a Hub id org/name).
 import * as sw from '../js/index.js';
-import { simdSupported } from '../js/wasm.js';
+import { simdSupported, relaxedSimdSupported } from '../js/wasm.js';
 import { SAMPLE_TEXTS } from './sample.js';
 
 const $ = (id) => document.getElementById(id);
@@ -286,6 +286,7 @@ function showMode() {
   const simd = simdSupported();
   const parts = [
     `engine: WebAssembly SIMD128 <b>${simd ? 'yes' : 'no — this browser lacks it, sentence-wasm cannot run'}</b>`,
+    `relaxed SIMD: <b>${relaxedSimdSupported() ? 'yes' : 'no'}</b> (${relaxedSimdSupported() ? 'the relaxed-SIMD build runs' : 'the plain SIMD128 build runs'})`,
     'threads: <b>no</b> (one worker per model)',
     `cross-origin isolated: <b>${globalThis.crossOriginIsolated ? 'yes' : 'no'}</b>`,
     `model cache: <b>${globalThis.caches ? 'Cache API' : 'unavailable (needs https: or localhost)'}</b>`,

@@ -13,8 +13,12 @@
 // The Vite dev server needs one setting, optimizeDeps.exclude: ['sentence-wasm'].
 //
 // esbuild does not follow `new URL(..., import.meta.url)`: the documented
-// recipe (the worker as a second entry point, the .wasm files copied to dist/) is
-// built and run the same way.
+// recipe (the worker as a second entry point, the four .wasm files copied to
+// dist/) is built and run the same way.
+//
+// Chromium accepts relaxed SIMD, and serve.mjs makes pages cross-origin
+// isolated, so every app must end up running the relaxed-SIMD shared-memory
+// build (dist/sentence-wasm-relaxed-mt.wasm, found like the plain one).
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,6 +38,7 @@ function installPackage(appDir) {
   const json = execFileSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: REPO, encoding: 'utf8' });
   const files = JSON.parse(json)[0].files.map((f) => f.path);
   assert.ok(files.includes('dist/sentence-wasm.wasm'), 'the package publishes the engine');
+  assert.ok(files.includes('dist/sentence-wasm-relaxed.wasm'), 'the package publishes the relaxed-SIMD engine');
   const dest = path.join(appDir, 'node_modules', 'sentence-wasm');
   for (const f of files) {
     fs.mkdirSync(path.dirname(path.join(dest, f)), { recursive: true });
@@ -87,6 +92,8 @@ async function runApp(context, root) {
 function checkRun(run, label) {
   assert.equal(run.result.error, undefined, `${label}: ${run.result.error}`);
   assertAllClose(run.result.embeddings, EXPECTED, label);
+  // the bundler found the other .wasm files too, and Chromium runs the relaxed one
+  assert.equal(run.result.wasmBuild, 'relaxed', `${label}: the relaxed-SIMD build runs`);
   // The model's worker, plus its helper threads on a cross-origin isolated
   // page (serve.mjs sends COOP/COEP): copies of the same worker script.
   assert.ok(run.workers.length >= 1, `${label}: a worker`);
@@ -160,7 +167,7 @@ browserTest('bundled app: Vite build with no configuration, Vite dev, and the es
       logLevel: 'silent',
     });
     assert.deepEqual(res.warnings, [], 'no warnings');
-    for (const f of ['sentence-wasm.wasm', 'sentence-wasm-mt.wasm']) {
+    for (const f of ['sentence-wasm.wasm', 'sentence-wasm-relaxed.wasm', 'sentence-wasm-mt.wasm', 'sentence-wasm-relaxed-mt.wasm']) {
       fs.copyFileSync(path.join(appDir, 'node_modules', 'sentence-wasm', 'dist', f), path.join(site, 'dist', f));
     }
     fs.writeFileSync(path.join(site, 'index.html'),

@@ -43,6 +43,7 @@ browserTest('demo page: default model, search as you type, rerank, sparse tokens
 
     const mode = await page.textContent('#mode');
     assert.match(mode, /SIMD128 yes/);
+    assert.match(mode, /relaxed SIMD: yes \(the relaxed-SIMD build runs\)/, 'Chromium has relaxed SIMD');
     assert.match(mode, /threads: no/);
     assert.match(mode, /cross-origin isolated: yes/);
 

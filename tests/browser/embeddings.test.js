@@ -1,7 +1,9 @@
 // In a real browser (headless Chromium), over HTTP from web/serve.mjs: the
 // fixture models give the same numbers as in Node and as the
 // sentence-transformers reference (within 1e-4, cosine >= 0.99999), with and
-// without cross-origin isolation (COOP/COEP headers on and off).
+// without cross-origin isolation (COOP/COEP headers on and off). Chromium has
+// relaxed SIMD, so these run the relaxed-SIMD build; the plain one is forced
+// once (wasmBuild: 'plain') and checked too.
 import assert from 'node:assert/strict';
 
 import { SentenceTransformer, CrossEncoder, SparseEncoder } from '../../js/index.js';
@@ -33,9 +35,15 @@ async function runInPage({ stInputs, pairs, seInputs }) {
   const se = await sw.SparseEncoder.load(`${base}sparse-splade-max/`, { cache: false });
   const sparse = await se.encode(seInputs);
   await se.dispose();
+  // the plain SIMD128 build, forced, on the same calls
+  const stPlain = await sw.SentenceTransformer.load(`${base}st-mean/`, { cache: false, wasmBuild: 'plain' });
+  const densePlain = await stPlain.encode(stInputs);
+  await stPlain.dispose();
   return {
     isolated: globalThis.crossOriginIsolated,
     sharedArrayBuffer: typeof SharedArrayBuffer === 'function',
+    builds: [st.wasmBuild, ce.wasmBuild, se.wasmBuild, stPlain.wasmBuild],
+    densePlain: densePlain.map((v) => Array.from(v)),
     dense: dense.map((v) => Array.from(v)),
     dense1: dense1.map((v) => Array.from(v)),
     dense2: dense2.map((v) => Array.from(v)),
@@ -92,6 +100,9 @@ browserTest('fixture models in Chromium equal Node and the reference, with and w
         assert.deepEqual(out.threads2, { count: 2, sharedMemory: isolation });
         assert.deepEqual(out.dense2, out.dense, 'two threads give exactly the one-thread numbers');
 
+        // Chromium accepts relaxed SIMD: 'auto' loads the relaxed build for every model type.
+        assert.deepEqual(out.builds, ['relaxed', 'relaxed', 'relaxed', 'plain']);
+        assertAllClose(out.densePlain, stRef.encode_default, 'st-mean browser, plain build, vs reference');
         assertAllClose(out.dense, stRef.encode_default, 'st-mean browser vs reference');
         assertAllClose(out.dense1, stRef.encode_batch_size_1, 'st-mean browser batchSize 1 vs reference');
         assertAllClose(out.dense, nodeDense, 'st-mean browser vs Node');
@@ -112,8 +123,14 @@ browserTest('fixture models in Chromium equal Node and the reference, with and w
           assert.ok(server.requests.includes(`/tests/fixtures/${f}`), `${f} requested`);
         }
         assert.ok(server.requests.includes('/js/worker.js'));
-        assert.equal(server.requests.includes('/dist/sentence-wasm.wasm'), !isolation || cores === 1, 'the single-threaded build where threads cannot share memory');
-        assert.equal(server.requests.includes('/dist/sentence-wasm-mt.wasm'), isolation, 'the shared-memory build only when isolated');
+        // Which builds ran: relaxed (auto) and plain (forced once); the
+        // shared-memory twins where the page is isolated and there are cores.
+        const mt = isolation && cores > 1;
+        const fetched = (f) => server.requests.includes(`/dist/${f}`);
+        assert.equal(fetched('sentence-wasm-relaxed-mt.wasm'), isolation, 'relaxed, shared memory (threads: 2 when isolated)');
+        assert.equal(fetched('sentence-wasm-mt.wasm'), mt, 'plain, shared memory');
+        assert.equal(fetched('sentence-wasm-relaxed.wasm'), !mt, 'relaxed, single-threaded');
+        assert.equal(fetched('sentence-wasm.wasm'), !mt, 'plain, single-threaded');
       } finally {
         await server.close();
       }

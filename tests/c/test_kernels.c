@@ -8,7 +8,11 @@
  *                               harness and the references.
  *   make test-wasm-kernels      emcc -msimd128, run by node: the SIMD128
  *                               kernels of kernels_simd.c against the
- *                               references, for real.
+ *                               references, for real; and again built with
+ *                               -mrelaxed-simd -DSW_RELAXED_SIMD (rewritten
+ *                               by tools/relax_simd.mjs, run by node
+ *                               --experimental-wasm-relaxed-simd), where
+ *                               every multiply-accumulate is relaxed_madd.
  *
  * Inputs are random (fixed-seed xorshift), shapes include odd tails. Outputs
  * are compared with an abs+rel tolerance, |fast - ref| <= atol + rtol |ref|
@@ -349,8 +353,32 @@ static void test_dot(void) {
     }
 }
 
+#ifdef SW_RELAXED_SIMD
+#include "relaxed_simd.h"
+
+/* The toolchain contract of src/relaxed_simd.h: after tools/relax_simd.mjs,
+ * sw_relaxed_madd(a, b, c) is a*b + c. Once with operands only known at run
+ * time, once with constants: an optimizer that reads the prototype opcode
+ * (binaryen 108: a + b*c) would fold the constant call to the wrong value,
+ * which is why the relaxed build is linked without wasm-opt. */
+static volatile float in2 = 2.0f, in3 = 3.0f, in5 = 5.0f;
+
+static void test_relaxed_madd(void) {
+    float v[4];
+    wasm_v128_store(v, sw_relaxed_madd(wasm_f32x4_splat(in2), wasm_f32x4_splat(in3), wasm_f32x4_splat(in5)));
+    CHECK("relaxed_madd(2, 3, 5) = 11 (run-time operands)", v[0] == 11.0f && v[3] == 11.0f);
+    wasm_v128_store(v, sw_relaxed_madd(wasm_f32x4_splat(2.0f), wasm_f32x4_splat(3.0f), wasm_f32x4_splat(5.0f)));
+    CHECK("relaxed_madd(2, 3, 5) = 11 (constant operands)", v[0] == 11.0f && v[3] == 11.0f);
+    wasm_v128_store(v, sw_relaxed_madd(wasm_f32x4_make(1.5f, -2.0f, 0.0f, 1e30f), wasm_f32x4_splat(in2),
+                                       wasm_f32x4_make(0.25f, 0.5f, -1.0f, -2e30f)));
+    CHECK("relaxed_madd lanes", v[0] == 3.25f && v[1] == -3.5f && v[2] == -1.0f && v[3] == 0.0f);
+}
+#endif
+
 int main(void) {
-#ifdef __wasm_simd128__
+#if defined(SW_RELAXED_SIMD)
+    printf("test_kernels: WASM relaxed-SIMD kernels (f32x4.relaxed_madd) vs references\n");
+#elif defined(__wasm_simd128__)
     printf("test_kernels: WASM SIMD128 kernels vs references\n");
 #else
     printf("test_kernels: no SIMD128, fallbacks vs references (memory safety)\n");
@@ -360,6 +388,9 @@ int main(void) {
     test_activations(); section("activations");
     test_attention();  section("attention");
     test_dot();        section("dot");
+#ifdef SW_RELAXED_SIMD
+    test_relaxed_madd();
+#endif
     printf("%d passed, %d failed\n", n_pass, n_fail);
     return n_fail ? 1 : 0;
 }

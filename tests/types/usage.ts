@@ -6,8 +6,10 @@ async function main(): Promise<void> {
   const model = await SentenceTransformer.load('sentence-transformers/all-MiniLM-L6-v2', {
     onProgress: (e) => console.log(e.file, e.loaded, e.total),
     threads: 2,
+    wasmBuild: 'auto',
   });
   const shared: boolean = model.sharedMemory && model.threads > 1;
+  const build: 'plain' | 'relaxed' = model.wasmBuild;
   const one: Float32Array = await model.encode('hello');
   const many: Float32Array[] = await model.encode(['a', 'b'], { batchSize: 8, normalizeEmbeddings: true });
   const q: Int8Array[] = await model.encode(['a'], { precision: 'int8' });
@@ -19,7 +21,8 @@ async function main(): Promise<void> {
   const ids: Int32Array = tok.inputIds[0];
   await model.dispose();
 
-  const ce = await CrossEncoder.load('cross-encoder/ms-marco-MiniLM-L6-v2');
+  const ce = await CrossEncoder.load('cross-encoder/ms-marco-MiniLM-L6-v2', { wasmBuild: 'plain' });
+  const ceBuild: 'plain' | 'relaxed' = ce.wasmBuild;
   const ranked = await ce.rank('q', ['d1', 'd2'], { topK: 1, returnDocuments: true });
   const text: string | undefined = ranked[0].text;
   const scores = await ce.predict([['q', 'd']]);
@@ -33,6 +36,6 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof SentenceWasmError && err.code === 'DISPOSED') console.log('disposed');
   }
-  console.log(sims, id, ids, q, ub, text, scores, top, shared);
+  console.log(sims, id, ids, q, ub, text, scores, top, shared, build, ceBuild);
 }
 void main;

@@ -12,7 +12,7 @@ async function main() {
     const model = await SentenceTransformer.load(new URL('./model/', document.baseURI).href, { cache: false });
     const embeddings = await model.encode(TEXTS);
     await model.dispose();
-    window.result = { texts: TEXTS, embeddings: embeddings.map((e) => Array.from(e)) };
+    window.result = { texts: TEXTS, embeddings: embeddings.map((e) => Array.from(e)), wasmBuild: model.wasmBuild };
     out.textContent = `${TEXTS.length} embeddings of ${embeddings[0].length} dimensions`;
   } catch (err) {
     window.result = { error: `${err.code}: ${err.message}` };
