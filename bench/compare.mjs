@@ -8,7 +8,10 @@
 //   node bench/compare.mjs [--reps 3] [--workloads W1,W2,W4,W5,W3] [--threads 1] [--dtype fp32]
 //        [--model-dir /tmp/peer-model] [--data-dir tests/data/bench] [--peer-dir /tmp/peer-harness]
 //        [--out /tmp/sentence-wasm-bench.jsonl] [--quick] [--retries 2] [--max-others 0.5]
-//        [--quiet-wait 0] [--summary [--session ISO-TIME]] [--setup-peer]
+//        [--quiet-wait 0] [--summary [--session ISO-TIME]] [--setup-peer] [--wasm-build plain|relaxed|auto]
+//
+// --wasm-build picks sentence-wasm's engine build (the peer has one); --dtype int8 runs ours with
+// int8 weights against the peer's q8 (its dynamically quantized ONNX), as the peer names it.
 //
 // The peer needs its node_modules (@huggingface/transformers 4.3.1, onnxruntime-web; ~470 MB) in a
 // writable copy of shared/bench/peer: --setup-peer makes one in --peer-dir (copy + npm ci).
@@ -41,12 +44,13 @@ const { values: o } = parseArgs({
     session: { type: 'string' }, // with --summary: which session (its ISO time stamp, as printed)
     'setup-peer': { type: 'boolean', default: false },
     lib: { type: 'string' }, // passed to bench/run.mjs
+    'wasm-build': { type: 'string', default: 'plain' }, // ours only: plain | relaxed | auto (bench/run.mjs)
     help: { type: 'boolean', short: 'h', default: false },
   },
 });
 if (o.help) {
-  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 15)
-    .map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
+  process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1)
+    .filter((l, k, all) => all.slice(0, k + 1).every((x) => x.startsWith('//'))).map((l) => l.replace(/^\/\/ ?/, '')).join('\n') + '\n');
   process.exit(0);
 }
 let OUT = path.resolve(o.out);
@@ -108,7 +112,8 @@ const contended = (r) => (r.others_busy_cores ?? 0) > spare(r);
 const common = ['--threads', o.threads, '--dtype', o.dtype, '--model-dir', path.resolve(o['model-dir']),
   '--data-dir', path.resolve(o['data-dir']), ...(o.quick ? ['--quick'] : [])];
 const ENGINES = {
-  ours: (w) => [path.join(HERE, 'run.mjs'), '--workload', w, ...common, ...(o.lib ? ['--lib', o.lib] : [])],
+  ours: (w) => [path.join(HERE, 'run.mjs'), '--workload', w, ...common, '--wasm-build', o['wasm-build'],
+    ...(o.lib ? ['--lib', o.lib] : [])],
   peer: (w) => [PEER_RUNNER, '--modules', PEER, '--backend', 'wasm', '--workload', w, ...common],
 };
 const EXIT_UNAVAILABLE = 3; // bench/run.mjs: workload not available in the library (W3 without CrossEncoder)
@@ -129,7 +134,7 @@ if (!o.summary) {
     if (r.status !== 0) die('could not build the test models');
   }
   fs.mkdirSync(path.dirname(OUT), { recursive: true });
-  console.error(`session ${session}: threads ${o.threads}, ${o.dtype}, ${o.reps} reps, appending to ${OUT}`);
+  console.error(`session ${session}: threads ${o.threads}, ${o.dtype}, sentence-wasm build ${o['wasm-build']}, ${o.reps} reps, appending to ${OUT}`);
   for (const w of o.workloads.split(',')) {
     let skip = false;
     for (let rep = 1; rep <= Number(o.reps) && !skip; rep++) {
@@ -180,7 +185,8 @@ const METRICS = {
 };
 const sample = mine[0];
 console.log(`\nsentence-wasm vs transformers.js${mine.find((r) => eng(r) === 'peer') ? ' ' + mine.find((r) => eng(r) === 'peer').version : ''} (onnxruntime-web WASM), `
-  + `threads ${sample.threads}, ${sample.dtype}${sample.quick ? ', QUICK (not comparable)' : ''}; session ${last}; ${OUT}`);
+  + `threads ${sample.threads}, ${sample.dtype}, sentence-wasm build ${mine.find((r) => eng(r) === 'ours')?.wasm_build ?? 'plain'}`
+  + `${sample.quick ? ', QUICK (not comparable)' : ''}; session ${last}; ${OUT}`);
 if (kept.length < mine.length) console.log(`(${mine.length - kept.length} of ${mine.length} runs left out: other processes kept busy cores they needed)`);
 const warnings = [];
 const builds = [...new Set(mine.filter((r) => eng(r) === 'ours').map((r) => r.build))];
