@@ -7,7 +7,7 @@
 #   make test-browser the browser tests (headless Chromium), also part of make test
 #   make clean
 
-SRC      := src/kernels.c src/kernels_simd.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c
+SRC      := src/kernels.c src/kernels_simd.c src/kernels_int8.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c
 HDR      := $(wildcard src/*.h)
 BUILD    := build
 DIST     := dist
@@ -123,10 +123,10 @@ clean:
 #   make bench-gemm BENCH_REPS=15   more runs per measurement (best of)
 BENCH_REPS ?= 7
 .PHONY: bench-gemm
-bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c $(HDR)
+bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c $(HDR)
 	@mkdir -p $(BUILD)
 	$(EMCC) -O3 -msimd128 -std=gnu99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
-	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c -o $(BUILD)/gemm_bench.cjs
+	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c -o $(BUILD)/gemm_bench.cjs
 	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS)
 
 # ---- fuzzing (issue 6: hostile input) ----
