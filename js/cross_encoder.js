@@ -20,7 +20,7 @@ import { SentenceWasmError } from './errors.js';
 import { WorkerPool, concatFloat32 } from './worker_pool.js';
 import { openSource, readCrossEncoder } from './model_files.js';
 import { crossActivationName, CROSS_ACTIVATIONS } from './model_config.js';
-import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './options.js';
+import { checkLoadOptions, checkPositiveInt, checkOptions, describe, weightDtype } from './options.js';
 
 const PREDICT_OPTIONS = ['batchSize', 'applySoftmax', 'activationFn', 'signal', 'showProgressBar'];
 const RANK_OPTIONS = [...PREDICT_OPTIONS, 'topK', 'returnDocuments'];
@@ -42,6 +42,8 @@ export class CrossEncoder {
     this.activationFn = spec.activationFn;
     /** Bytes of weights held in WebAssembly memory. */
     this.weightBytes = info.weightBytes;
+    /** How the engine holds the encoder's Linear weights: 'fp32' | 'int8'. */
+    this.dtype = spec.dtype;
   }
 
   /**
@@ -61,6 +63,7 @@ export class CrossEncoder {
     const src = await openSource(source, common);
     const { spec, transfer } = await readCrossEncoder(src, { maxLength: maxLength ?? undefined });
     if (act) spec.activationFn = act;
+    spec.dtype = weightDtype(common.dtype);
     const client = await WorkerPool.start(common.threads ?? 1);
     try {
       const info = await client.load({ spec }, { transfer, signal: common.signal });

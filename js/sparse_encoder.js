@@ -11,7 +11,7 @@
 import { SentenceWasmError } from './errors.js';
 import { WorkerPool } from './worker_pool.js';
 import { openSource, readSparseEncoder } from './model_files.js';
-import { checkLoadOptions, checkPositiveInt, checkOptions, describe } from './options.js';
+import { checkLoadOptions, checkPositiveInt, checkOptions, describe, weightDtype } from './options.js';
 import { resolvePrompt, withTaskPrompt } from './prompts.js';
 import { checkTexts } from './pipelines/text_input.js';
 
@@ -42,6 +42,8 @@ export class SparseEncoder {
     this.maxActiveDims = options.maxActiveDims ?? null;
     /** Bytes of weights held in WebAssembly memory. */
     this.weightBytes = info.weightBytes;
+    /** How the engine holds the encoder's Linear weights: 'fp32' | 'int8'. */
+    this.dtype = spec.dtype;
   }
 
   /**
@@ -59,6 +61,7 @@ export class SparseEncoder {
     if (maxActiveDims !== undefined && maxActiveDims !== null) checkPositiveInt(maxActiveDims, 'maxActiveDims');
     const src = await openSource(source, common);
     const { spec, transfer } = await readSparseEncoder(src);
+    spec.dtype = weightDtype(common.dtype);
     const client = await WorkerPool.start(common.threads ?? 1);
     try {
       const info = await client.load({ spec }, { transfer, signal: common.signal });
