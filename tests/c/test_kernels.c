@@ -350,6 +350,9 @@ static void test_q8_linear(void) {
     test_q8_linear_shape(5, 513, 700);
     test_q8_linear_shape(6, 2049, 70);
     test_q8_linear_shape(130, 384, 384);
+    /* more rows than one 1 MB buffer of quantized activations holds (340
+     * rows at in = 1536): two chunks, the second partial */
+    test_q8_linear_shape(401, 1536, 20);
     test_q8_integers(7, 33, 19, 0);
     test_q8_integers(6, 1030, 17, 0);
     /* |sum| = 127 * 127 * 20000 = 322,580,000: far inside int32, and would
@@ -357,9 +360,11 @@ static void test_q8_linear(void) {
     test_q8_integers(5, 20000, 9, 1);
 
     /* Rows holding inf or NaN give NaN in all their outputs, the other rows
-     * of the same 4-row group are unaffected; SIMD and reference agree. */
-    {
-        const int32_t m = 6, in = 19, out = 11;
+     * of the same 4-row group are unaffected; SIMD and reference agree. m = 6
+     * takes the buffered path (activations quantized once per call), m = 4
+     * the blocked one (a single row group, quantized on the stack). */
+    for (int32_t m = 4; m <= 6; m += 2) {
+        const int32_t in = 19, out = 11;
         float *x = alloc_rand((size_t)m * in, 1.0f, 0.0f), *w = alloc_rand((size_t)out * in, 1.0f, 0.0f);
         float *b = alloc_rand((size_t)out, 1.0f, 0.0f), *y = alloc_out((size_t)m * out), *ref = xmalloc(sizeof(float) * m * out);
         float *clean = xmalloc(sizeof(float) * m * out);
@@ -368,13 +373,13 @@ static void test_q8_linear(void) {
         sw_linear_forward(&l, x, m, clean);
         x[1 * in + 5] = INFINITY;
         x[2 * in + 18] = NAN;
-        x[4 * in + 0] = -INFINITY;
+        x[(m - 1) * in + 0] = -INFINITY;
         sw_linear_forward(&l, x, m, y);
         int ok = 1;
         for (int32_t i = 0; i < m; i++)
             for (int32_t o = 0; o < out; o++) {
                 const float v = y[(size_t)i * out + o];
-                ok &= (i == 1 || i == 2 || i == 4) ? isnan(v) : v == clean[(size_t)i * out + o];
+                ok &= (i == 1 || i == 2 || i == m - 1) ? isnan(v) : v == clean[(size_t)i * out + o];
             }
         CHECK("q8 non-finite rows: NaN rows, others unchanged", ok && canary_ok(y, (size_t)m * out));
         int8_t *wq = xmalloc((size_t)out * in);
