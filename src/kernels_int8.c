@@ -6,9 +6,9 @@
  * Contents:
  *   scalar        quantization of a row, the reference GEMM, and the whole
  *                 int8 path on targets without SIMD128 (weights row-major)
- *   SIMD128       weights in int16 panels; activations quantized into a
- *                 small block per row group; a 4 x 8 register tile on
- *                 i32x4.dot_i16x8_s (8 multiply-adds per instruction)
+ *   SIMD128       weights in int16 panels; activations quantized once per
+ *                 call into pair-interleaved row groups; a 4 x 8 register
+ *                 tile on i32x4.dot_i16x8_s (8 multiply-adds per instruction)
  *
  * Tested by tests/c/test_kernels.c: the SIMD version against the reference,
  * bit for bit (the sums are exact integers and the float steps are the same
@@ -24,9 +24,9 @@
 /* ==== scalar: quantization ==== */
 
 /* round(v) to nearest even, clamped to [-127, 127]; NaN -> 0 (converting a
- * NaN or out-of-range float to int is undefined in C). The SIMD code does
- * f32x4.nearest, pmin/pmax with +-127, i32x4.trunc_sat_f32x4_s: the same
- * value for every input. */
+ * NaN or out-of-range float to int is undefined in C). The SIMD code
+ * (q8_quantize8) rounds by adding 1.5 * 2^23, which gives the same value for
+ * every v it is used on (rows that are finite, where |v| < 127.5). */
 static inline int32_t q8_round(float v) {
     float r = rintf(v);
     if (r > 127.0f) r = 127.0f;
@@ -145,17 +145,16 @@ void sw_linear_forward_q8(const sw_linear *l, const float *x, int32_t m, float *
  * for the same reason); each dot is 8 multiply-adds where f32x4 mul+add does
  * 4, and on x86 pmaddwd + paddd issue on more ports than mulps + addps.
  *
- * The weights are int16 (values in [-127, 127]) rather than int8: int8 would
- * halve their memory again but cost an extend per vector in the inner loop
- * (measured with make bench-gemm: see the README).
+ * The weights are held as int16 (values in [-127, 127]) rather than int8:
+ * int8 would save a byte per weight but cost a widening (pmovsxbw, and two
+ * instructions for the high half) per step in the inner loop, which is
+ * bound by instruction issue: 22 instructions a step would become 24.
  *
  * Blocking as the fp32 GEMM: a block of panels (~256 KB of weights, kept in
  * L2) is swept by every row group; K is cut into blocks of at most QKC pairs
- * so a row group's quantized activations (QMR x QKC pairs, 4 KB) stay in L1
- * and on the stack. int32 partial sums of a row group live in a stack
- * buffer across K blocks, so no allocation can fail and the sums stay exact.
- * Each row group's activations are quantized once per panel block (a few
- * times per call): cheap next to the products (~1%).
+ * so the part of a row group's activations a tile reads (QMR x QKC pairs,
+ * 4 KB) stays in L1 next to the panel's (8 KB). int32 partial sums of a row
+ * group live in a stack buffer across K blocks, so the sums stay exact.
  */
 
 #define QMR 4                       /* rows per tile                         */
