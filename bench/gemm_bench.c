@@ -1,6 +1,7 @@
 /*
  * gemm_bench.c — how close sw_linear_forward comes to this machine's WASM
- * SIMD128 f32 peak.
+ * SIMD128 f32 peak, and the int8 GEMM (dtype 'int8', kernels_int8.c) next to
+ * it in multiply-accumulates per second.
  *
  * The peak is measured, not looked up: loops of f32x4 mul+add over 4..12
  * independent accumulators that never leave registers, best of several runs.
@@ -14,6 +15,9 @@
  * f32x4.relaxed_madd per step (8 flops; a single FMA instruction where the
  * CPU has one) and sw_linear_forward is the engine's relaxed build, so each
  * build's GEMM is measured against its own peak.
+ *
+ * The int8 peak is the same kind of loop on i32x4.dot_i16x8_s + i32x4.add
+ * (8 multiply-adds per pair, against 4 for f32x4 mul + add).
  *
  * Build and run: make bench-gemm (needs emcc and node). Built with
  * -std=gnu99: the CPU-time clock below is an EM_ASM call, which Emscripten
@@ -84,6 +88,24 @@ PEAK_FN(8)
 PEAK_FN(10)
 PEAK_FN(12)
 
+/* The same with i32x4.dot_i16x8_s + i32x4.add: acc = acc + dot(acc, a),
+ * a dependent chain per accumulator like the f32 one. */
+#define IPEAK_FN(N)                                                           \
+    __attribute__((noinline))                                                 \
+    static int ipeak_##N(long iters, int a0) {                                \
+        v128_t a = wasm_i16x8_splat((int16_t)a0), acc[N];                     \
+        for (int i = 0; i < N; i++) acc[i] = wasm_i32x4_splat(i);             \
+        for (long it = 0; it < iters; it++)                                   \
+            for (int i = 0; i < N; i++)                                       \
+                acc[i] = wasm_i32x4_add(acc[i], wasm_i32x4_dot_i16x8(acc[i], a)); \
+        v128_t s = acc[0];                                                    \
+        for (int i = 1; i < N; i++) s = wasm_i32x4_add(s, acc[i]);            \
+        return wasm_i32x4_extract_lane(s, 0);                                 \
+    }
+IPEAK_FN(4)
+IPEAK_FN(8)
+IPEAK_FN(12)
+
 /* The timer calls do not touch the loop's registers, so the compiler may move
  * the loop across them; reading the inputs from and writing the result to
  * volatiles between the calls pins it in place. */
@@ -108,6 +130,26 @@ static double peak_run(int n, long iters, int reps) {
     }
     return 8.0 * n * (double)iters / (best * 1e6);
 }
+
+static volatile int isink, in_i = 3;
+
+/* GMAC/s (8 multiply-adds per dot) of the best of `reps` runs. */
+static double ipeak_run(int n, long iters, int reps) {
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ms();
+        int a = in_i, v;
+        switch (n) {
+        case 4:  v = ipeak_4(iters, a); break;
+        case 8:  v = ipeak_8(iters, a); break;
+        default: v = ipeak_12(iters, a); break;
+        }
+        isink = v;
+        double t = now_ms() - t0;
+        if (t < best) best = t;
+    }
+    return 8.0 * n * (double)iters / (best * 1e6);
+}
 #endif
 
 /* ==== sw_linear_forward ==== */
@@ -119,7 +161,7 @@ static float frand(unsigned *s) {
 
 static double gemm_run(int m, int in, int out, int reps, int warmup, double *first) {
     unsigned seed = 12345;
-    sw_linear l = {in, out, NULL, NULL, NULL};
+    sw_linear l = {in, out, NULL, NULL, NULL, NULL, NULL};
     float *x = malloc(sizeof(float) * (size_t)m * in);
     float *y = malloc(sizeof(float) * (size_t)m * out);
     l.w = malloc(sizeof(float) * (size_t)in * out);
@@ -147,6 +189,33 @@ static double gemm_run(int m, int in, int out, int reps, int warmup, double *fir
     return 2.0 * m * in * out / (best * 1e6);
 }
 
+/* sw_linear_forward on int8 weights (sw_linear_quantize), in GMAC/s
+ * (activation quantization included, as the engine runs it). */
+static double gemm_q8_run(int m, int in, int out, int reps, int warmup) {
+    unsigned seed = 12345;
+    sw_linear l = {in, out, NULL, NULL, NULL, NULL, NULL};
+    float *x = malloc(sizeof(float) * (size_t)m * in);
+    float *y = malloc(sizeof(float) * (size_t)m * out);
+    l.w = malloc(sizeof(float) * (size_t)in * out);
+    l.b = malloc(sizeof(float) * (size_t)out);
+    if (!x || !y || !l.w || !l.b) { fprintf(stderr, "out of memory\n"); exit(1); }
+    for (size_t i = 0; i < (size_t)m * in; i++) x[i] = frand(&seed);
+    for (size_t i = 0; i < (size_t)in * out; i++) l.w[i] = frand(&seed);
+    for (int i = 0; i < out; i++) l.b[i] = frand(&seed);
+    if (sw_linear_quantize(&l) != 0) { fprintf(stderr, "quantize failed\n"); exit(1); }
+    for (int r = 0; r < warmup; r++) sw_linear_forward(&l, x, m, y);
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t1 = now_ms();
+        sw_linear_forward(&l, x, m, y);
+        double t = now_ms() - t1;
+        if (t < best) best = t;
+    }
+    sw_linear_unquantize(&l);
+    free(x); free(y); free(l.w); free(l.b);
+    return (double)m * in * out / (best * 1e6);
+}
+
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     double peak = 0.0;
@@ -163,6 +232,14 @@ int main(int argc, char **argv) {
         if (g > peak) peak = g;
     }
     printf("peak (best of)        : %6.2f GFLOP/s (" PEAK_OP ", one thread)\n", peak);
+    double ipeak = 0.0;
+    for (int n = 4; n <= 12; n += 4) ipeak_run(n, 100000, 3);
+    for (int n = 4; n <= 12; n += 4) {
+        double g = ipeak_run(n, 20000000 / n, reps);
+        printf("int peak %2d accumulators: %6.2f GMAC/s\n", n, g);
+        if (g > ipeak) ipeak = g;
+    }
+    printf("int peak (best of)    : %6.2f GMAC/s (i32x4.dot_i16x8_s + i32x4.add, one thread)\n", ipeak);
 #else
     printf("peak: not measured (built without -msimd128)\n");
 #endif
@@ -183,6 +260,16 @@ int main(int argc, char **argv) {
         printf("linear m=%4d in=%4d out=%4d: %6.2f GFLOP/s", m, in, out, g);
         if (peak > 0.0) printf("  (%3.0f%% of peak)", 100.0 * g / peak);
         printf("\n");
+    }
+    /* int8 next to fp32 on the encoder's three shapes, in GMAC/s */
+    static const int qshapes[][3] = {{4096, 384, 384}, {4096, 384, 1536}, {4096, 1536, 384}};
+    gemm_q8_run(qshapes[0][0], qshapes[0][1], qshapes[0][2], 1, 30);
+    for (size_t i = 0; i < sizeof qshapes / sizeof qshapes[0]; i++) {
+        int m = qshapes[i][0], in = qshapes[i][1], out = qshapes[i][2];
+        double f = gemm_run(m, in, out, reps, 2, &first) / 2.0;
+        double q = gemm_q8_run(m, in, out, reps, 2);
+        printf("int8 m=%4d in=%4d out=%4d: %6.2f GMAC/s   fp32 %6.2f GMAC/s   int8/fp32 %.2fx\n",
+               m, in, out, q, f, q / f);
     }
     return 0;
 }

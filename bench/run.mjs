@@ -3,13 +3,16 @@
 // (shared/bench/peer/run_transformersjs.mjs, described in its README), run on sentence-wasm with the
 // same model files, texts, order, batch sizes and JSON line format, so that the two line up.
 //
-//   node bench/run.mjs --workload W1|W2|W3|W4|W5|sanity|all|W1,W2,... [--threads 1] [--dtype fp32]
-//        [--model-dir /tmp/peer-model] [--data-dir tests/data/bench] [--reps 1] [--quick] [--lib js/index.js]
-//        [--wasm-build plain|relaxed|auto]
+//   node bench/run.mjs --workload W1|W2|W3|W4|W5|W6|accuracy|sanity|all|W1,W2,... [--threads 1]
+//        [--dtype fp32|int8|q8] [--model-dir /tmp/peer-model] [--data-dir tests/data/bench] [--reps 1]
+//        [--quick] [--lib js/index.js] [--wasm-build plain|relaxed|auto]
 //
-// One workload with --reps 1 runs in this process and prints one JSON line. "all" (W1, W2, W4, W5, then
-// W3 when CrossEncoder is available), a list, or --reps N runs each workload in a fresh process, rounds
+// One workload with --reps 1 runs in this process and prints one JSON line. "all" (W1, W2, W4, W5, W3,
+// W6, W1-static, W2-static), a list, or --reps N runs each workload in a fresh process, rounds
 // interleaved (rep 1 of every workload, then rep 2, ...), one JSON line per run with "rep".
+// --dtype int8 (or q8, transformers.js's name; the same here) loads every model with that dtype; "all"
+// then leaves out the static workloads (no Linear layers to quantize) and ends with "accuracy": min and
+// mean cosine between the int8 and fp32 embeddings of every line of sentences.txt (not timed).
 // A missing --model-dir is built first with bench/make_models.sh (bench/make_model.py).
 //
 // Method, as the peer: the model is loaded before timing; W1-W3 run one untimed warm-up batch; texts in
@@ -54,6 +57,9 @@ if (opt.help) {
 const THREADS = Number(opt.threads);
 const W = opt.workload;
 const ALL = ['W1', 'W2', 'W4', 'W5', 'W3', 'W6', 'W1-static', 'W2-static'];
+const QUANTIZED = ['int8', 'q8'].includes(opt.dtype);
+// With int8, "all" skips the static model (it refuses int8) and adds the accuracy check.
+const ALL_RUN = QUANTIZED ? [...ALL.filter((w) => !w.endsWith('-static')), 'accuracy'] : ALL;
 // W1-static / W2-static: W1 and W2 on the shipped default model (models/static-en).
 const STATIC_MODEL = path.join(ROOT, 'models', 'static-en');
 const EXIT_UNAVAILABLE = 3; // a workload the library cannot run yet (W3 without CrossEncoder)
@@ -75,7 +81,7 @@ if (NODE_FLAGS.length && !['all'].includes(W) && !W.includes(',') && Number(opt.
 if (!['W5-child'].includes(W)) ensureModels();
 
 if (W === 'all' || W.includes(',') || Number(opt.reps) > 1) {
-  driver(W === 'all' ? ALL : W.split(','));
+  driver(W === 'all' ? ALL_RUN : W.split(','));
 } else if (W === 'W5') {
   coldStart();
 } else {
@@ -168,7 +174,7 @@ async function importLib() {
 
 // ---------------------------------------------------------------- several workloads / reps: one process each
 function driver(workloads) {
-  for (const w of workloads) if (!ALL.includes(w) && w !== 'sanity') fail(`unknown workload ${w}`);
+  for (const w of workloads) if (!ALL.includes(w) && w !== 'sanity' && w !== 'accuracy') fail(`unknown workload ${w}`);
   const reps = Number(opt.reps);
   const pass = ['--threads', opt.threads, '--dtype', opt.dtype, '--model-dir', MODEL_DIR, '--data-dir', DATA_DIR,
     '--lib', path.resolve(opt.lib), '--wasm-build', WASM_BUILD, ...(opt.quick ? ['--quick'] : [])];
@@ -210,7 +216,7 @@ function coldStart() {
 
 // ---------------------------------------------------------------- one workload in this process
 async function main() {
-  if (![...ALL, 'W5-child', 'sanity'].includes(W)) fail(`unknown workload ${W}`);
+  if (![...ALL, 'W5-child', 'sanity', 'accuracy'].includes(W)) fail(`unknown workload ${W}`);
   const lib = await importLib(); // W5-child: importing the library is part of the cold start
   const { SentenceTransformer, CrossEncoder } = lib;
   const data = loadData(DATA_DIR);
@@ -222,10 +228,12 @@ async function main() {
   if (W !== 'W5-child') base.build = buildId(); // (W5: the parent adds it, outside the child's timing)
 
   if (W === 'W3') return rerank(CrossEncoder, SentenceTransformer, loadOpts, base, data, NQ);
+  if (W === 'accuracy') return accuracy(SentenceTransformer, loadOpts, base, data);
   if (W === 'W6') return sparse(lib.SparseEncoder, loadOpts, base, data, NQ);
 
   if (typeof SentenceTransformer?.load !== 'function') fail(`${opt.lib} exports no SentenceTransformer.load`);
   const isStatic = W.endsWith('-static');
+  if (isStatic && QUANTIZED) fail(`${W}: dtype ${opt.dtype} does not apply to a StaticEmbedding model`, EXIT_UNAVAILABLE);
   const model = await SentenceTransformer.load(isStatic ? STATIC_MODEL : path.join(MODEL_DIR, 'embed'), loadOpts);
   if (isStatic) base.model = 'models/static-en';
   if (typeof model.backend === 'string') base.backend = model.backend;
@@ -304,6 +312,33 @@ async function sparse(SparseEncoder, loadOpts, base, data, NQ) {
     tokens, mean_tokens: round(tokens / texts.length, 2), tokens_per_s: round(tokens / m.wall, 1),
     peak_rss_mb: peakRssMb(), data: data.source });
   await se.dispose();
+}
+
+// accuracy (not timed): every line of sentences.txt embedded (mean pooling, normalised, as W1) with
+// --dtype and with fp32; min and mean cosine between the two, and the 1st percentile. The claim of the
+// README ("int8 keeps cosine >= 0.99 against fp32") is this line's value.
+async function accuracy(SentenceTransformer, loadOpts, base, data) {
+  const dir = path.join(MODEL_DIR, 'embed');
+  const texts = data.sentences;
+  const run = async (opts) => {
+    const m = await SentenceTransformer.load(dir, opts);
+    const out = await m.encode(texts, { batchSize: 32, normalizeEmbeddings: true });
+    await m.dispose?.();
+    return out;
+  };
+  const ref = await run({ ...loadOpts, dtype: 'fp32' });
+  const got = await run(loadOpts);
+  const cos = got.map((a, i) => {
+    let d = 0;
+    for (let k = 0; k < a.length; k++) d += a[k] * ref[i][k]; // both normalised
+    return d;
+  });
+  const worst = cos.indexOf(Math.min(...cos));
+  const meanCos = cos.reduce((a, b) => a + b, 0) / cos.length;
+  process.stderr.write(`accuracy: ${opt.dtype} vs fp32 over ${texts.length} lines of sentences.txt: `
+    + `min cosine ${cos[worst].toFixed(6)} (line ${worst + 1}), mean ${meanCos.toFixed(6)}\n`);
+  emit({ ...base, value: Number(cos[worst].toFixed(6)), unit: 'min cosine vs fp32', mean_cosine: Number(meanCos.toFixed(6)),
+    p1_cosine: Number(quantile(cos, 0.01).toFixed(6)), worst_line: worst + 1, n: texts.length, data: data.source });
 }
 
 // W3: cross-encoder on (query, passage) for passages 1-100, batch 32.

@@ -21,6 +21,8 @@ export const DTYPES = { F32: 0, F16: 1, BF16: 2 };
 export const ACT = { identity: 0, gelu: 1, gelu_tanh: 2, relu: 3, tanh: 4, sigmoid: 5 };
 export const HEAD = { none: 0, mlm: 1, classifier: 2 };
 export const POOL = { cls: 1, max: 2, mean: 4, mean_sqrt_len_tokens: 8, weightedmean: 16, lasttoken: 32 };
+/** sw_config.quantize by weight dtype (SW_QUANT_NONE, SW_QUANT_INT8). */
+export const QUANTIZE = { fp32: 0, int8: 1 };
 
 function check(engine, rc, context) {
   if (rc === 0) return;
@@ -59,19 +61,21 @@ export class NativeEncoder {
    * @param {{vocabSize:number, hiddenSize:number, numLayers:number, numHeads:number,
    *   intermediateSize:number, maxPosition:number, typeVocabSize:number, hiddenAct:number,
    *   heads:number, numLabels:number, layerNormEps:number}} cfg
+   * @param {'fp32' | 'int8'} [dtype] how the engine holds the Linear weights (sw_config.quantize)
    */
-  constructor(engine, cfg) {
+  constructor(engine, cfg, dtype = 'fp32') {
     this.engine = engine;
     this.cfg = cfg;
     const x = engine.exports;
     this.model = engine.withScope((s) => {
-      const p = s.alloc(44);
+      const p = s.alloc(48); // sizeof(sw_config)
       const i32 = engine.i32;
       const f32 = engine.f32;
       const ints = [cfg.vocabSize, cfg.hiddenSize, cfg.numLayers, cfg.numHeads, cfg.intermediateSize,
         cfg.maxPosition, cfg.typeVocabSize, cfg.hiddenAct, cfg.heads, cfg.numLabels];
       ints.forEach((v, i) => { i32[(p >> 2) + i] = v; });
       f32[(p >> 2) + 10] = cfg.layerNormEps;
+      i32[(p >> 2) + 11] = QUANTIZE[dtype];
       return checkPtr(engine, x.sw_model_create(p), 'config.json');
     });
     this.ctx = 0;

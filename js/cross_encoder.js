@@ -20,7 +20,7 @@ import { SentenceWasmError } from './errors.js';
 import { WorkerPool, concatFloat32 } from './worker_pool.js';
 import { openSource, readCrossEncoder } from './model_files.js';
 import { crossActivationName, CROSS_ACTIVATIONS } from './model_config.js';
-import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe } from './options.js';
+import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe, weightDtype } from './options.js';
 
 const PREDICT_OPTIONS = ['batchSize', 'applySoftmax', 'activationFn', 'signal', 'showProgressBar'];
 const RANK_OPTIONS = [...PREDICT_OPTIONS, 'topK', 'returnDocuments'];
@@ -48,6 +48,8 @@ export class CrossEncoder {
     this.sharedMemory = info.sharedMemory;
     /** The engine build running this model: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
     this.wasmBuild = info.wasmBuild;
+    /** How the engine holds the encoder's Linear weights: 'fp32' | 'int8'. */
+    this.dtype = spec.dtype;
   }
 
   /**
@@ -67,6 +69,7 @@ export class CrossEncoder {
     const src = await openSource(source, common);
     const { spec, transfer } = await readCrossEncoder(src, { maxLength: maxLength ?? undefined });
     if (act) spec.activationFn = act;
+    spec.dtype = weightDtype(common.dtype);
     const client = await WorkerPool.start(common.threads);
     try {
       const info = await client.load({ spec, wasmBuild: wasmBuildOf(common) }, { transfer, signal: common.signal });

@@ -26,6 +26,11 @@ export interface ProgressEvent {
   total?: number;
 }
 
+/** Load option `dtype`; 'float32' = 'fp32', 'q8' = 'int8'. */
+export type LoadDtype = 'fp32' | 'float32' | 'int8' | 'q8';
+/** What a loaded model runs on (its `dtype`). */
+export type WeightDtype = 'fp32' | 'int8';
+
 export interface LoadOptions {
   /** Hub revision (branch, tag or commit) for 'org/name' sources. Default 'main'. */
   revision?: string;
@@ -42,8 +47,16 @@ export interface LoadOptions {
   fetch?: typeof globalThis.fetch;
   /** Hub host for 'org/name' sources. Default 'https://huggingface.co'. */
   hubUrl?: string;
-  /** Weights precision in the engine. Only 'fp32' for now. */
-  dtype?: 'fp32' | 'float32';
+  /**
+   * How the engine holds the encoder's Linear weights. Default 'fp32'.
+   * 'int8' (alias 'q8', transformers.js's name): quantized at load, symmetric per
+   * output row, with each token's activations quantized to int8 on the fly and
+   * integer products (~2x faster, half the Linear weight memory, outputs within
+   * ~1%: cosine >= 0.99 against fp32). Embeddings, attention, LayerNorm, the
+   * pooler and classifier stay float32. Not for StaticEmbedding models (no
+   * Linear layers): those reject it.
+   */
+  dtype?: LoadDtype;
   /** Default truncateDim for encode(). */
   truncateDim?: number;
   /**
@@ -135,6 +148,8 @@ export declare class SentenceTransformer {
   readonly sharedMemory: boolean;
   /** The engine build this model runs on: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
   readonly wasmBuild: WasmBuild;
+  /** 'int8' when loaded with dtype 'int8' or 'q8', else 'fp32'. */
+  readonly dtype: WeightDtype;
 
   encode<O extends EncodeOptions = {}>(sentences: string, options?: O): Promise<EncodeResult<O>>;
   encode<O extends EncodeOptions = {}>(sentences: string[], options?: O): Promise<EncodeResult<O>[]>;
@@ -197,6 +212,7 @@ export declare class CrossEncoder {
   readonly sharedMemory: boolean;
   /** The engine build this model runs on: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
   readonly wasmBuild: WasmBuild;
+  readonly dtype: WeightDtype;
   /** One score per pair (1 label) or one Float32Array of label scores per pair. */
   predict(pairs: [string, string][], options?: PredictOptions): Promise<Float32Array | Float32Array[]>;
   /** A single pair gives a number (1 label) or a Float32Array (n labels). */
@@ -254,6 +270,7 @@ export declare class SparseEncoder {
   readonly sharedMemory: boolean;
   /** The engine build this model runs on: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
   readonly wasmBuild: WasmBuild;
+  readonly dtype: WeightDtype;
   encode(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;
   encode(sentences: string[], options?: SparseEncodeOptions): Promise<SparseVector[]>;
   encodeQuery(sentences: string, options?: SparseEncodeOptions): Promise<SparseVector>;

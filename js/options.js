@@ -6,7 +6,12 @@ import { SentenceWasmError } from './errors.js';
 
 const LOAD_OPTIONS = ['revision', 'threads', 'onProgress', 'fetch', 'cache', 'dtype', 'hubUrl', 'truncateDim', 'signal',
   'wasmBuild'];
-const DTYPES = ['fp32', 'float32'];
+/**
+ * Load option `dtype` -> how the engine holds the encoder's Linear weights.
+ * 'q8' is transformers.js's name for its 8-bit models; here it is the same
+ * int8 scheme (weights quantized at load, activations per token).
+ */
+const DTYPES = { fp32: 'fp32', float32: 'fp32', int8: 'int8', q8: 'int8' };
 /** Engine builds (js/wasm.js): 'auto' picks 'relaxed' where the engine accepts relaxed SIMD, else 'plain'. */
 export const WASM_BUILDS = ['auto', 'plain', 'relaxed'];
 
@@ -39,8 +44,9 @@ export function checkLoadOptions(options) {
     checkPositiveInt(options.threads, 'threads');
     if (options.threads > 64) throw new SentenceWasmError('INVALID_INPUT', `load: threads ${options.threads} is more than 64`);
   }
-  if (options.dtype !== undefined && !DTYPES.includes(options.dtype)) {
-    throw new SentenceWasmError('INVALID_INPUT', `load: dtype "${options.dtype}" is not supported (${DTYPES.join(', ')})`);
+  if (options.dtype !== undefined && (typeof options.dtype !== 'string' || !Object.hasOwn(DTYPES, options.dtype))) {
+    throw new SentenceWasmError('INVALID_INPUT',
+      `load: dtype ${JSON.stringify(options.dtype) ?? String(options.dtype)} is not supported (${Object.keys(DTYPES).join(', ')})`);
   }
   if (options.revision !== undefined && (typeof options.revision !== 'string' || !options.revision)) {
     throw new SentenceWasmError('INVALID_INPUT', 'load: revision must be a non-empty string');
@@ -61,6 +67,11 @@ export function wasmBuildOf(options) {
       + ` is not one of ${WASM_BUILDS.join(', ')}`);
   }
   return build;
+}
+
+/** 'fp32' or 'int8': the engine's weight format for a checked `dtype` option. */
+export function weightDtype(dtype) {
+  return dtype === undefined ? 'fp32' : DTYPES[dtype];
 }
 
 /** A short description of a value's type for error messages. */

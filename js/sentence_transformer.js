@@ -8,7 +8,7 @@ import { WorkerPool } from './worker_pool.js';
 import { openSource, readSentenceTransformer } from './model_files.js';
 import { similarityMatrix, similarityPairwise } from './similarity.js';
 import { PRECISIONS, quantizeEmbeddings } from './quantize.js';
-import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe } from './options.js';
+import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe, weightDtype } from './options.js';
 import { resolvePrompt, withTaskPrompt } from './prompts.js';
 import { checkTexts } from './pipelines/text_input.js';
 
@@ -50,6 +50,8 @@ export class SentenceTransformer {
     this.sharedMemory = info.sharedMemory;
     /** The engine build running this model: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
     this.wasmBuild = info.wasmBuild;
+    /** How the engine holds the encoder's Linear weights: 'fp32' | 'int8'. */
+    this.dtype = spec.dtype;
   }
 
   /**
@@ -66,6 +68,13 @@ export class SentenceTransformer {
     const src = await openSource(source, options);
     const { spec, transfer } = await readSentenceTransformer(src);
     if (options.truncateDim !== undefined) checkPositiveInt(options.truncateDim, 'truncateDim');
+    spec.dtype = weightDtype(options.dtype);
+    // A StaticEmbedding model has no matrix products to quantize: saying so
+    // beats silently running the float model the caller did not ask for.
+    if (spec.dtype === 'int8' && spec.modules[0].kind !== 'transformer') {
+      throw new SentenceWasmError('INVALID_INPUT', `load: dtype "${options.dtype}" quantizes a Transformer's Linear layers; `
+        + 'this StaticEmbedding model has none (load it without dtype)');
+    }
     const client = await WorkerPool.start(options.threads);
     try {
       const info = await client.load({ spec, wasmBuild: wasmBuildOf(options) }, { transfer, signal: options.signal });

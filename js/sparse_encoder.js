@@ -11,7 +11,7 @@
 import { SentenceWasmError } from './errors.js';
 import { WorkerPool } from './worker_pool.js';
 import { openSource, readSparseEncoder } from './model_files.js';
-import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe } from './options.js';
+import { checkLoadOptions, wasmBuildOf, checkPositiveInt, checkOptions, describe, weightDtype } from './options.js';
 import { resolvePrompt, withTaskPrompt } from './prompts.js';
 import { checkTexts } from './pipelines/text_input.js';
 
@@ -48,6 +48,8 @@ export class SparseEncoder {
     this.sharedMemory = info.sharedMemory;
     /** The engine build running this model: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
     this.wasmBuild = info.wasmBuild;
+    /** How the engine holds the encoder's Linear weights: 'fp32' | 'int8'. */
+    this.dtype = spec.dtype;
   }
 
   /**
@@ -65,6 +67,7 @@ export class SparseEncoder {
     if (maxActiveDims !== undefined && maxActiveDims !== null) checkPositiveInt(maxActiveDims, 'maxActiveDims');
     const src = await openSource(source, common);
     const { spec, transfer } = await readSparseEncoder(src);
+    spec.dtype = weightDtype(common.dtype);
     const client = await WorkerPool.start(common.threads);
     try {
       const info = await client.load({ spec, wasmBuild: wasmBuildOf(common) }, { transfer, signal: common.signal });

@@ -78,7 +78,7 @@ sw_config sw_config_default(void) {
         .vocab_size = 0, .hidden_size = 0, .num_layers = 0, .num_heads = 0,
         .intermediate_size = 0, .max_position = 512, .type_vocab_size = 2,
         .hidden_act = SW_ACT_GELU, .heads = SW_HEAD_NONE, .num_labels = 0,
-        .layer_norm_eps = 1e-12f,
+        .layer_norm_eps = 1e-12f, .quantize = SW_QUANT_NONE,
     };
     return c;
 }
@@ -119,6 +119,12 @@ static int check_config(const sw_config *c) {
         return sw_fail(SW_ERR_BAD_CONFIG, "config.json: num_labels x hidden_size is too large");
     if (!(c->layer_norm_eps >= 0.0f && c->layer_norm_eps < 1.0f))
         return sw_fail(SW_ERR_BAD_CONFIG, "config.json: layer_norm_eps must be in [0, 1)");
+    if (c->quantize != SW_QUANT_NONE && c->quantize != SW_QUANT_INT8)
+        return sw_fail(SW_ERR_BAD_CONFIG, "quantize = %d is not SW_QUANT_NONE (0) or SW_QUANT_INT8 (1)", (int)c->quantize);
+    /* The int8 sums are exact in int32 only up to this depth (kernels.h);
+     * the size limits above keep every layer far below it. */
+    if (c->quantize == SW_QUANT_INT8 && (c->hidden_size > SW_Q8_MAX_IN || c->intermediate_size > SW_Q8_MAX_IN))
+        return sw_fail(SW_ERR_BAD_CONFIG, "int8: a Linear layer wider than %d inputs could overflow its int32 sums", SW_Q8_MAX_IN);
     return SW_OK;
 }
 
@@ -239,9 +245,36 @@ static int pack_linear(sw_linear *l, int free_w) {
     return SW_OK;
 }
 
+/* dtype int8: the weights are quantized instead of packed (kernels_int8.c),
+ * and the float copy is freed likewise. `what` names the tensor. */
+static int quantize_linear(sw_linear *l, int free_w, const char *what) {
+    if (l->q8) return SW_OK; /* a finalize retried after running out of memory */
+    switch (sw_linear_quantize(l)) {
+    case 0: break;
+    case -1: return sw_fail(SW_ERR_NO_MEMORY, "out of memory quantizing weights");
+    case -2: return sw_fail(SW_ERR_BAD_TENSOR, "tensor \"%s\" holds an inf or NaN: it cannot be quantized to int8", what);
+    default: return sw_fail(SW_ERR_BAD_CONFIG, "tensor \"%s\": %d inputs is too many for int8", what, (int)l->in);
+    }
+    if (l->q8 && free_w) {
+        SW_FREE(l->w);
+        l->w = NULL;
+    }
+    return SW_OK;
+}
+
+/* The weights as the kernels will use them: packed floats, or int8. */
+static int prepare_linear(const sw_model *m, sw_linear *l, int free_w, const char *what) {
+    return m->cfg.quantize == SW_QUANT_INT8 ? quantize_linear(l, free_w, what) : pack_linear(l, free_w);
+}
+
+static void release_linear(sw_linear *l) {
+    sw_linear_unpack(l);
+    sw_linear_unquantize(l);
+}
+
 static size_t packed_bytes(const sw_linear *l) {
     /* Panels round the output count up; 16 columns bounds that rounding. */
-    return l->packed ? (size_t)l->in * (size_t)(l->out + 15) * sizeof(float) : 0;
+    return (l->packed ? (size_t)l->in * (size_t)(l->out + 15) * sizeof(float) : 0) + sw_linear_q8_bytes(l);
 }
 
 int sw_model_finalize(sw_model *m) {
@@ -259,16 +292,26 @@ int sw_model_finalize(sw_model *m) {
     for (int32_t i = 0; i < m->cfg.num_layers; i++) {
         sw_layer *ly = &m->layers[i];
         sw_linear *ls[] = {&ly->q, &ly->k, &ly->v, &ly->attn_out, &ly->inter, &ly->out};
+        static const char *names[] = {"attention.self.query", "attention.self.key", "attention.self.value",
+                                      "attention.output.dense", "intermediate.dense", "output.dense"};
         for (size_t j = 0; j < sizeof ls / sizeof ls[0]; j++) {
-            int rc = pack_linear(ls[j], 1);
+            char what[96];
+            snprintf(what, sizeof what, "encoder.layer.%d.%s.weight", (int)i, names[j]);
+            int rc = prepare_linear(m, ls[j], 1, what);
             if (rc != SW_OK) return rc;
         }
     }
+    /* The pooler and classifier stay float32 under int8: they run on one
+     * row per sequence (no time to save), and the classifier's output is
+     * the score itself. */
     if (m->cfg.heads & SW_HEAD_CLASSIFIER) {
         if (pack_linear(&m->pooler, 1) != SW_OK || pack_linear(&m->classifier, 1) != SW_OK) return SW_ERR_NO_MEMORY;
     }
     if (m->cfg.heads & SW_HEAD_MLM) {
-        if (pack_linear(&m->mlm_dense, 1) != SW_OK) return SW_ERR_NO_MEMORY;
+        /* The MLM head runs on every token, and its decoder (vocab x H) costs
+         * as much as the whole encoder: under int8 both are quantized. */
+        int rc = prepare_linear(m, &m->mlm_dense, 1, "cls.predictions.transform.dense.weight");
+        if (rc != SW_OK) return rc;
         const int32_t V = m->cfg.vocab_size, H = m->cfg.hidden_size;
         if (!m->vocab_chunks) {
             m->n_vocab_chunks = (V + SW_VOCAB_CHUNK - 1) / SW_VOCAB_CHUNK;
@@ -283,7 +326,7 @@ int sw_model_finalize(sw_model *m) {
             l->w = m->word_emb + (size_t)first * H; /* tied decoder: a view, not a copy */
             l->b = m->mlm_bias + first;
             /* the view stays: word_emb is also the embedding table */
-            if (pack_linear(l, 0) != SW_OK) return SW_ERR_NO_MEMORY;
+            if ((rc = prepare_linear(m, l, 0, "embeddings.word_embeddings.weight (the tied MLM decoder)")) != SW_OK) return rc;
         }
     }
     /* What the model holds now: the tensors still allocated, plus packed copies. */
@@ -312,14 +355,14 @@ void sw_model_free(sw_model *m) {
     if (m->layers) {
         for (int32_t i = 0; i < m->cfg.num_layers; i++) {
             sw_layer *ly = &m->layers[i];
-            sw_linear_unpack(&ly->q); sw_linear_unpack(&ly->k); sw_linear_unpack(&ly->v);
-            sw_linear_unpack(&ly->attn_out); sw_linear_unpack(&ly->inter); sw_linear_unpack(&ly->out);
+            release_linear(&ly->q); release_linear(&ly->k); release_linear(&ly->v);
+            release_linear(&ly->attn_out); release_linear(&ly->inter); release_linear(&ly->out);
         }
     }
-    sw_linear_unpack(&m->pooler);
-    sw_linear_unpack(&m->classifier);
-    sw_linear_unpack(&m->mlm_dense);
-    for (int32_t c = 0; c < m->n_vocab_chunks; c++) sw_linear_unpack(&m->vocab_chunks[c]);
+    release_linear(&m->pooler);
+    release_linear(&m->classifier);
+    release_linear(&m->mlm_dense);
+    for (int32_t c = 0; c < m->n_vocab_chunks; c++) release_linear(&m->vocab_chunks[c]);
     SW_FREE(m->vocab_chunks);
     SW_FREE(m->layers);
     SW_FREE(m->slots);

@@ -118,6 +118,7 @@ float sw_dot_ref(const float *a, const float *b, int32_t n) {
 int  sw_linear_pack(sw_linear *l) { l->packed = NULL; return 0; }
 void sw_linear_unpack(sw_linear *l) { free(l->packed); l->packed = NULL; }
 void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) {
+    if (l->q8) { sw_linear_forward_q8(l, x, m, y); return; } /* dtype int8: kernels_int8.c */
     sw_linear_forward_ref(l, x, m, y);
 }
 void sw_add_layernorm(float *y, const float *x, const float *r, const float *g,

@@ -20,12 +20,16 @@
 /* A Linear layer as the kernels see it. `w` [out x in] and `b` [out] (or
  * NULL) are the torch layout; `packed` is whatever layout the fast GEMM
  * prefers, made once by sw_linear_pack() (NULL until then, and on targets
- * that do not need it). */
+ * that do not need it). `q8` / `q8_scale` are the int8 form made by
+ * sw_linear_quantize() (kernels_int8.c); when set, sw_linear_forward runs
+ * the integer GEMM on them and never reads w or packed. */
 typedef struct sw_linear {
     int32_t in, out;
     float  *w;       /* [out x in], owned by the model                */
     float  *b;       /* [out] or NULL                                 */
     float  *packed;  /* kernel-private layout of w, or NULL           */
+    void   *q8;      /* kernel-private layout of the int8 weights, or NULL */
+    float  *q8_scale;/* per output row: w[o][k] ~ q[o][k] * q8_scale[o]    */
 } sw_linear;
 
 /* Prepares l->packed for sw_linear_forward (allocates it with malloc).
@@ -76,5 +80,41 @@ size_t sw_attention_scratch(int32_t n, int32_t d);
 
 float sw_dot_ref(const float *a, const float *b, int32_t n);
 float sw_dot(const float *a, const float *b, int32_t n);
+
+/* ==== int8 Linear (kernels_int8.c) ====
+ *
+ * Weights quantized once, symmetric per output row: s_w[o] = max_k |w[o][k]| / 127,
+ * q_w[o][k] = round(w[o][k] / s_w[o]) in [-127, 127]. Activations quantized per
+ * call, symmetric per row (token): s_x[i] = max_k |x[i][k]| / 127, likewise.
+ * Then, with acc an exact int32 sum,
+ *     y[i][o] = (float)acc[i][o] * (s_x[i] * s_w[o]) + b[o],
+ *     acc[i][o] = sum_k q_x[i][k] * q_w[o][k].
+ * |acc| <= in * 127 * 127, so `in` <= SW_Q8_MAX_IN keeps every partial sum
+ * inside int32 (sw_linear_quantize refuses a wider layer).
+ * Rounding is to nearest, ties to even (rintf, f32x4.nearest), done as
+ * v * (127 / max) in float, so the SIMD and scalar versions agree bit for bit.
+ * A row of x holding an inf or NaN gives NaN in every output of that row.
+ */
+#define SW_Q8_MAX_IN 133143 /* floor((2^31 - 1) / (127 * 127)) */
+
+/* Quantizes l->w into l->q8 / l->q8_scale (malloc; l->w is left alone).
+ * Returns 0; -1 if memory runs out; -2 if a weight is inf or NaN; -3 if
+ * in > SW_Q8_MAX_IN or a size is negative. A layer with in == 0 or out == 0
+ * is left unquantized (returns 0 with q8 NULL). */
+int    sw_linear_quantize(sw_linear *l);
+/* Frees l->q8 and l->q8_scale. */
+void   sw_linear_unquantize(sw_linear *l);
+/* Bytes held by l->q8 and l->q8_scale (0 when not quantized). */
+size_t sw_linear_q8_bytes(const sw_linear *l);
+/* y[m x out] = x[m x in] W^T + b on the int8 weights; l->q8 must be set. */
+void   sw_linear_forward_q8(const sw_linear *l, const float *x, int32_t m, float *y);
+
+/* The scalar reference. One row: q[n] and *scale as described above. */
+void sw_q8_quantize_row_ref(const float *x, int32_t n, int8_t *q, float *scale);
+/* The whole layer from int8 weights wq [out x in] (row-major) and their
+ * scales ws [out]: activations quantized row by row, int32 sums, the
+ * epilogue above. Allocates nothing. */
+void sw_q8_linear_ref(const int8_t *wq, const float *ws, const float *b, int32_t in, int32_t out,
+                      const float *x, int32_t m, float *y);
 
 #endif /* SW_KERNELS_H */

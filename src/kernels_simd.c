@@ -264,6 +264,7 @@ static void linear_task(void *arg, int32_t task, int32_t thread) {
 void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) {
     const int32_t in = l->in, out = l->out;
     if (m <= 0 || out <= 0) return;
+    if (l->q8) { sw_linear_forward_q8(l, x, m, y); return; } /* dtype int8: kernels_int8.c */
     if (!l->packed || in <= 0) { linear_unpacked(l, x, m, y); return; }
 
     linear_job j = {l, x, y, m, 0, 0, 0, m};

@@ -88,6 +88,23 @@ enum {
     SW_HEAD_CLASSIFIER = 2  /* BertForSequenceClassification: pooler + classifier */
 };
 
+/* How the engine stores and multiplies the encoder's Linear weights
+ * (sw_config.quantize; the load option `dtype` of the JS API). */
+enum {
+    SW_QUANT_NONE = 0, /* float32, as given                                 */
+    SW_QUANT_INT8 = 1  /* int8: at sw_model_finalize the Linear weights of the
+                        * encoder layers (query, key, value, attention output,
+                        * intermediate, output) and of the MLM head (transform
+                        * dense, tied decoder) are quantized symmetrically per
+                        * output row, and their products run on integers with
+                        * each token's activations quantized to int8 on the
+                        * fly (int32 sums, exact). Embeddings, LayerNorm,
+                        * attention scores, softmax, GELU, the pooler and the
+                        * classifier stay float32. Outputs then differ from
+                        * float32 by ~1% (cosine >= 0.99 on the tests). A
+                        * weight that is inf or NaN fails finalize. */
+};
+
 /* Mirrors the fields of a BERT config.json. 0 = "not set" where noted. */
 typedef struct sw_config {
     int32_t vocab_size;        /* rows of embeddings.word_embeddings          */
@@ -101,10 +118,12 @@ typedef struct sw_config {
     int32_t heads;             /* SW_HEAD_* bits                              */
     int32_t num_labels;        /* classifier outputs (SW_HEAD_CLASSIFIER)     */
     float   layer_norm_eps;    /* layer_norm_eps                              */
+    int32_t quantize;          /* SW_QUANT_NONE or SW_QUANT_INT8 (not from config.json) */
 } sw_config;
 
 /* A config with BERT's defaults (max_position 512, type_vocab_size 2, exact
- * GELU, eps 1e-12) and zero sizes, which the caller must fill in. */
+ * GELU, eps 1e-12), float32 weights and zero sizes, which the caller must
+ * fill in. */
 sw_config sw_config_default(void);
 
 /* ==== model: weights, shared and read-only after finalize ==== */

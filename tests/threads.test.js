@@ -93,6 +93,22 @@ test('SentenceTransformer: 2 and 3 threads give exactly the 1-thread embeddings,
   }
 });
 
+test('dtype int8: 2 and 3 threads give exactly the 1-thread embeddings', async () => {
+  const ref = readReference('st-mean');
+  const texts = manyTexts(ref.inputs);
+  const results = [];
+  for (const threads of [1, 2, 3]) {
+    const model = await SentenceTransformer.load(fixtureDir('st-mean'), { threads, dtype: 'int8' });
+    try {
+      assert.equal(model.threads, threads);
+      results.push([...await model.encode(texts, { batchSize: 64 }), await model.encode(ref.inputs[3])]);
+    } finally {
+      await model.dispose();
+    }
+  }
+  for (const r of results.slice(1)) r.forEach((v, i) => assert.deepEqual([...v], [...results[0][i]], `text ${i}`));
+});
+
 test('CrossEncoder and SparseEncoder: 3 threads give exactly the 1-thread scores and vectors', async () => {
   const cref = readReference('cross-1label');
   const pairs = manyTexts(cref.pairs);

@@ -29,7 +29,7 @@ export class CrossPipeline {
     this.numLabels = spec.numLabels;
     // BERT's segment embedding: 0 for the query side, 1 for the passage side.
     this.useTypeIds = spec.config.typeVocabSize > 0;
-    this.encoder = new NativeEncoder(engine, spec.config);
+    this.encoder = new NativeEncoder(engine, spec.config, spec.dtype);
     try {
       const w = spec.weights;
       loadWeights(w, (t) => this.encoder.wants(t.name), (t, b) => this.encoder.addTensor(t, b, w.file));

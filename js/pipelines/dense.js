@@ -30,7 +30,7 @@ export class DensePipeline {
         this.text = new TextEncoderForModel(tokenizer, {
           maxSeqLength: first.maxSeqLength, doLowerCase: first.doLowerCase, special: specialIds(tokJson),
         });
-        this.encoder = new NativeEncoder(engine, first.config);
+        this.encoder = new NativeEncoder(engine, first.config, spec.dtype);
         loadWeights(first.weights, (t) => this.encoder.wants(t.name), (t, b) => this.encoder.addTensor(t, b, first.weights.file));
         this.encoder.finalize(first.weights.file);
         this.hidden = first.config.hiddenSize;

@@ -28,7 +28,7 @@ export class SparsePipeline {
     this.maxSeqLength = mod.maxSeqLength;
     this.dim = mod.config.vocabSize;
     this.pooling = spec.pooling;
-    this.encoder = new NativeEncoder(engine, mod.config);
+    this.encoder = new NativeEncoder(engine, mod.config, spec.dtype);
     try {
       const w = mod.weights;
       // transformers ties decoder.bias to cls.predictions.bias and saves one of

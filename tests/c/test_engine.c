@@ -1391,6 +1391,143 @@ static void test_splade(void) {
     rm_free(&r);
 }
 
+/* ==== 6b. dtype int8 (sw_config.quantize) ==== */
+
+static double cosine_f(const float *a, const float *b, size_t n) {
+    double d = 0.0, na = 0.0, nb = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        d += (double)a[i] * b[i];
+        na += (double)a[i] * a[i];
+        nb += (double)b[i] * b[i];
+    }
+    return na == 0.0 && nb == 0.0 ? 1.0 : d / sqrt(na * nb);
+}
+
+/* The same checkpoint as float32 and as int8: the int8 outputs stay close
+ * (cosine >= 0.99 per token, as the JS tests ask of the embeddings), differ
+ * (the weights really were quantized), are independent of how sequences
+ * are packed (each token's activations are quantized on their own and the
+ * integer sums are exact), and the heads follow. */
+static void test_int8(void) {
+    sw_config bad = tiny_config();
+    bad.quantize = 2;
+    CHECK_MODEL_NULL(sw_model_create(&bad), "quantize");
+    bad.quantize = -1;
+    CHECK_MODEL_NULL(sw_model_create(&bad), "quantize");
+    CHECK(sw_config_default().quantize == SW_QUANT_NONE);
+
+    /* wider than tiny_config, so that the noise is like a real model's:
+     * 64 wide, 4 heads, both heads, a 1100-word vocabulary (two chunks) */
+    sw_config cfg = tiny_config();
+    cfg.hidden_size = 64;
+    cfg.num_heads = 4;
+    cfg.intermediate_size = 128;
+    cfg.vocab_size = 1100;
+    cfg.heads = SW_HEAD_CLASSIFIER | SW_HEAD_MLM;
+    cfg.num_labels = 3;
+    refmodel r;
+    rm_build(&r, &cfg);
+    sw_model *mf = rm_load(&r, 1);
+    r.cfg.quantize = SW_QUANT_INT8;
+    sw_model *mq = rm_load(&r, 1);
+    sw_ctx *cf = mf ? sw_ctx_create(mf) : NULL, *cq = mq ? sw_ctx_create(mq) : NULL;
+    if (CHECK(cf != NULL && cq != NULL)) {
+        const int H = cfg.hidden_size, V = cfg.vocab_size;
+        const size_t n = (size_t)TOTAL_LENS * H;
+        /* int8 holds 1 byte per encoder weight (+ a scale per row) where
+         * float32 holds 4; the int8 MLM decoder is a copy beside word_emb */
+        const size_t layer_weights = (size_t)cfg.num_layers * (4 * H * H + 2 * H * cfg.intermediate_size);
+        CHECK(sw_model_weight_bytes(mq) + 2 * layer_weights < sw_model_weight_bytes(mf) + (size_t)V * H + 4 * (size_t)V);
+        int32_t ids[TOTAL_LENS], types[TOTAL_LENS];
+        random_tokens(ids, types, TOTAL_LENS, V, cfg.type_vocab_size);
+        CHECK_ERR(sw_ctx_forward(cf, N_LENS, LENS, ids, types), SW_OK, NULL);
+        CHECK_ERR(sw_ctx_forward(cq, N_LENS, LENS, ids, types), SW_OK, NULL);
+        const float *hf = sw_ctx_hidden(cf), *hq = sw_ctx_hidden(cq);
+        double min_cos = 1.0, max_diff = 0.0;
+        for (int t = 0; t < TOTAL_LENS; t++) {
+            double cs = cosine_f(hq + (size_t)t * H, hf + (size_t)t * H, (size_t)H);
+            if (cs < min_cos) min_cos = cs;
+        }
+        for (size_t i = 0; i < n; i++) {
+            double d = fabs((double)hq[i] - hf[i]);
+            if (d > max_diff) max_diff = d;
+        }
+        printf("  int8 forward: min cosine per token %.6f, max |diff| %.4f (states ~N(0, 1))\n", min_cos, max_diff);
+        /* measured 0.99986 and 0.068: a margin of ~7x and ~4x */
+        CHECK(min_cos >= 0.999);
+        CHECK(max_diff > 0.0 && max_diff < 0.25);
+        float *first = copy_floats(hq, n);
+
+        /* each sequence alone: the same bits */
+        int off = 0;
+        for (int s = 0; s < N_LENS; s++) {
+            CHECK_ERR(sw_ctx_forward(cq, 1, &LENS[s], ids + off, types + off), SW_OK, NULL);
+            CHECK(memcmp(sw_ctx_hidden(cq), first + (size_t)off * H, (size_t)LENS[s] * H * sizeof(float)) == 0);
+            off += LENS[s];
+        }
+        CHECK_ERR(sw_ctx_forward(cq, N_LENS, LENS, ids, types), SW_OK, NULL);
+        CHECK(memcmp(sw_ctx_hidden(cq), first, n * sizeof(float)) == 0);
+
+        /* classifier (float32 on int8 states): logits within 0.03 (1 + |logit|),
+         * measured 0.008 */
+        float lf[N_LENS * 3], lq[N_LENS * 3];
+        CHECK_ERR(sw_ctx_classify(cf, lf), SW_OK, NULL);
+        CHECK_ERR(sw_ctx_classify(cq, lq), SW_OK, NULL);
+        double worst = 0.0;
+        for (int i = 0; i < N_LENS * 3; i++) {
+            double e = fabs((double)lq[i] - lf[i]) / (1.0 + fabs(lf[i]));
+            if (e > worst) worst = e;
+        }
+        printf("  int8 classifier: max |diff| / (1 + |logit|) %.4f\n", worst);
+        CHECK(worst < 0.03);
+
+        /* SPLADE (int8 MLM head): each sequence's vector, cosine >= 0.999
+         * (measured 0.99977) */
+        float *sf = (float *)xcalloc((size_t)N_LENS * V, sizeof(float));
+        float *sq = (float *)xcalloc((size_t)N_LENS * V, sizeof(float));
+        for (int sum = 0; sum <= 1; sum++) {
+            CHECK_ERR(sw_ctx_splade(cf, sum, 0, sf), SW_OK, NULL);
+            CHECK_ERR(sw_ctx_splade(cq, sum, 0, sq), SW_OK, NULL);
+            double mc = 1.0;
+            for (int s = 0; s < N_LENS; s++) {
+                double cs = cosine_f(sq + (size_t)s * V, sf + (size_t)s * V, (size_t)V);
+                if (cs < mc) mc = cs;
+            }
+            printf("  int8 SPLADE (%s): min cosine %.6f\n", sum ? "sum" : "max", mc);
+            CHECK(mc >= 0.999);
+        }
+        free(sf); free(sq); free(first);
+    }
+    sw_ctx_free(cf); sw_ctx_free(cq);
+    sw_model_free(mf); sw_model_free(mq);
+
+    /* A NaN weight: float32 takes it (NaN out, as torch), int8 refuses at
+     * finalize and names the tensor; the model can then only be freed. */
+    tensor *t = rm_find(&r, "encoder.layer.1.intermediate.dense.weight");
+    t->data[7] = NAN;
+    sw_model *m = sw_model_create(&r.cfg);
+    if (CHECK(m != NULL)) {
+        for (int i = 0; i < r.nt; i++) {
+            const tensor *u = &r.t[i];
+            CHECK_ERR(sw_model_add_tensor(m, u->name, SW_DTYPE_F32, u->ndim, u->shape, u->data, u->n * sizeof(float)), SW_OK, NULL);
+        }
+        CHECK_ERR(sw_model_finalize(m), SW_ERR_BAD_TENSOR, "encoder.layer.1.intermediate.dense.weight");
+        CHECK(sw_ctx_create(m) == NULL);
+    }
+    sw_model_free(m);
+    r.cfg.quantize = SW_QUANT_NONE;
+    m = sw_model_create(&r.cfg);
+    if (CHECK(m != NULL)) {
+        for (int i = 0; i < r.nt; i++) {
+            const tensor *u = &r.t[i];
+            CHECK_ERR(sw_model_add_tensor(m, u->name, SW_DTYPE_F32, u->ndim, u->shape, u->data, u->n * sizeof(float)), SW_OK, NULL);
+        }
+        CHECK_ERR(sw_model_finalize(m), SW_OK, NULL);
+    }
+    sw_model_free(m);
+    rm_free(&r);
+}
+
 /* ==== 7. lifecycle ==== */
 
 static void test_lifecycle(void) {
@@ -1431,6 +1568,7 @@ int main(void) {
     test_static();
     test_classifier();
     test_splade();
+    test_int8();
     test_lifecycle();
     printf("%d passed, %d failed\n", n_pass, n_fail);
     fflush(stdout);

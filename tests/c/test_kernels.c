@@ -91,6 +91,10 @@ static float frand(void) { /* uniform in [-1, 1) */
     return (float)(rng >> 8) / 8388608.0f - 1.0f;
 }
 
+static float irand127(void) { /* an integer in [-127, 127], as a float */
+    return (float)((int)((frand() + 1.0f) * 127.0f) - 127 + (int)((frand() + 1.0f) * 64.0f) % 2);
+}
+
 static void *xmalloc(size_t bytes) {
     void *p = malloc(bytes ? bytes : 1);
     if (!p) { fprintf(stderr, "out of memory\n"); exit(2); }
@@ -133,7 +137,7 @@ static void test_linear_shape(int32_t m, int32_t in, int32_t out) {
     /* float sums of `in` terms: error grows like sqrt(in) */
     const double tol = 2e-6 * sqrt((double)in);
     for (int bias = 0; bias < 2; bias++) {
-        sw_linear l = {in, out, w, bias ? b : NULL, NULL};
+        sw_linear l = {in, out, w, bias ? b : NULL, NULL, NULL, NULL};
         sw_linear_forward_ref(&l, x, m, ref);
         for (int packed = 0; packed < 2; packed++) {
             if (packed && sw_linear_pack(&l) != 0) { fprintf(stderr, "pack: out of memory\n"); exit(2); }
@@ -171,19 +175,260 @@ static void test_linear(void) {
      * layer with in == 0 gives the bias. */
     {
         float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {0.5f, -0.5f}, x[3] = {1, 1, 1}, y[2];
-        sw_linear l = {3, 2, w, b, NULL};
+        sw_linear l = {3, 2, w, b, NULL, NULL, NULL};
         CHECK("linear repack", sw_linear_pack(&l) == 0 && sw_linear_pack(&l) == 0);
         sw_linear_forward(&l, x, 1, y);
         CHECK("linear repack", y[0] == 6.5f && y[1] == 14.5f);
         sw_linear_unpack(&l);
         sw_linear_unpack(&l);
         CHECK("linear unpack twice", l.packed == NULL);
-        sw_linear z = {0, 2, w, b, NULL};
+        sw_linear z = {0, 2, w, b, NULL, NULL, NULL};
         CHECK("linear in=0 pack", sw_linear_pack(&z) == 0);
         y[0] = y[1] = NAN;
         sw_linear_forward(&z, x, 1, y);
         CHECK("linear in=0", y[0] == 0.5f && y[1] == -0.5f);
         sw_linear_unpack(&z);
+    }
+}
+
+/* ==== int8 Linear ==== */
+
+/* Bit-for-bit equality (NaN matches any NaN): the int8 path's sums are
+ * exact integers and its float steps the reference's, so any difference
+ * is a bug. Prints the first mismatches. */
+static int check_exact(const char *label, const float *a, const float *ref, size_t n) {
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        int same = (isnan(a[i]) && isnan(ref[i])) || memcmp(&a[i], &ref[i], sizeof(float)) == 0;
+        if (!same) {
+            if (bad < 5) fprintf(stderr, "  %s [%zu]: got %.9g, want %.9g\n", label, i, a[i], ref[i]);
+            bad++;
+        }
+    }
+    if (bad) {
+        n_fail++;
+        fprintf(stderr, "FAIL %s: %zu of %zu differ\n", label, bad, n);
+        return 0;
+    }
+    n_pass++;
+    return 1;
+}
+
+/* The quantization of one row, on values whose answer is known. */
+static void test_q8_quantize_row(void) {
+    /* max 127: the multiplier is 1, so q = rint(x), ties to even */
+    const float x[8] = {127.0f, 2.5f, 3.5f, -2.5f, -0.5f, 0.49f, -126.6f, 0.0f};
+    const int8_t want[8] = {127, 2, 4, -2, 0, 0, -127, 0};
+    int8_t q[8];
+    float s = -1.0f;
+    sw_q8_quantize_row_ref(x, 8, q, &s);
+    CHECK("q8 row: scale = max / 127", s == 1.0f);
+    CHECK("q8 row: values, ties to even", memcmp(q, want, sizeof want) == 0);
+    /* the largest |x| maps to -127 when negative; others by x * (127 / max) */
+    const float y[3] = {0.5f, -2.0f, 1.0f};
+    sw_q8_quantize_row_ref(y, 3, q, &s);
+    CHECK("q8 row: negative max", q[1] == -127 && q[0] == 32 && q[2] == 64 && s == 2.0f / 127.0f);
+    /* a zero row: all 0, scale 0 (the output is then the bias) */
+    const float z[4] = {0.0f, -0.0f, 0.0f, 0.0f};
+    sw_q8_quantize_row_ref(z, 4, q, &s);
+    CHECK("q8 row: zeros", q[0] == 0 && q[1] == 0 && q[2] == 0 && q[3] == 0 && s == 0.0f);
+    /* inf / NaN in a row: q all 0 and a non-finite scale (no UB under UBSan) */
+    const float bad[3] = {1.0f, INFINITY, -2.0f}, nan3[3] = {1.0f, NAN, -2.0f};
+    sw_q8_quantize_row_ref(bad, 3, q, &s);
+    CHECK("q8 row: inf", q[0] == 0 && q[1] == 0 && q[2] == 0 && isinf(s));
+    sw_q8_quantize_row_ref(nan3, 3, q, &s);
+    CHECK("q8 row: NaN", q[0] == 0 && q[1] == 0 && q[2] == 0 && isnan(s));
+    /* random rows: |x - q s| <= s / 2, |q| <= 127, and the max hits 127 */
+    for (int t = 0; t < 50; t++) {
+        float r[37];
+        int8_t qr[37];
+        for (int i = 0; i < 37; i++) r[i] = 3.0f * frand();
+        sw_q8_quantize_row_ref(r, 37, qr, &s);
+        int ok = 1, hit = 0;
+        for (int i = 0; i < 37; i++) {
+            ok &= qr[i] >= -127 && fabs((double)r[i] - (double)qr[i] * s) <= 0.5000001 * s;
+            hit |= qr[i] == 127 || qr[i] == -127;
+        }
+        CHECK("q8 row: random rows within half a step", ok && hit);
+    }
+}
+
+/* sw_linear_quantize + sw_linear_forward (SIMD128 in WASM) against the
+ * reference on the same quantized weights, bit for bit; and both against
+ * the float product within the quantization error bound. */
+static void test_q8_linear_shape(int32_t m, int32_t in, int32_t out) {
+    char label[112];
+    float *x = alloc_rand((size_t)m * in, 1.0f, 0.0f);
+    float *w = alloc_rand((size_t)out * in, 0.1f, 0.0f);
+    float *b = alloc_rand((size_t)out, 1.0f, 0.0f);
+    int8_t *wq = xmalloc((size_t)out * in);
+    float *ws = xmalloc(sizeof(float) * (size_t)out);
+    int8_t *xq = xmalloc((size_t)in);
+    float *ref = xmalloc(sizeof(float) * (size_t)m * out);
+    float *y = alloc_out((size_t)m * out);
+    for (int32_t o = 0; o < out; o++) sw_q8_quantize_row_ref(w + (size_t)o * in, in, wq + (size_t)o * in, ws + o);
+    for (int bias = 0; bias < 2; bias++) {
+        sw_linear l = {in, out, w, bias ? b : NULL, NULL, NULL, NULL};
+        CHECK("q8 quantize", sw_linear_quantize(&l) == 0 && l.q8 != NULL && sw_linear_q8_bytes(&l) > 0);
+        sw_q8_linear_ref(wq, ws, l.b, in, out, x, m, ref);
+        for (size_t i = 0; i < (size_t)m * out; i++) y[i] = NAN;
+        l.w = NULL; /* the int8 path must not read the float weights */
+        sw_linear_forward(&l, x, m, y);
+        snprintf(label, sizeof label, "q8 linear m=%d in=%d out=%d %s", m, in, out, bias ? "bias" : "no-bias");
+        check_exact(label, y, ref, (size_t)m * out);
+        CHECK(label, canary_ok(y, (size_t)m * out));
+        sw_linear_unquantize(&l);
+        CHECK(label, l.q8 == NULL && l.q8_scale == NULL && sw_linear_q8_bytes(&l) == 0);
+    }
+    /* The quantized product against the float one: with q = x / s + e,
+     * |e| <= 1/2, each term's error is at most |x| s_w/2 + |w| s_x/2 +
+     * s_x s_w/4; summed, plus float rounding of the sum. */
+    int ok = 1;
+    for (int32_t i = 0; i < m; i++) {
+        float sx;
+        sw_q8_quantize_row_ref(x + (size_t)i * in, in, xq, &sx);
+        for (int32_t o = 0; o < out; o++) {
+            double exact = 0.0, bound = 0.0;
+            for (int32_t k = 0; k < in; k++) {
+                const double xv = x[(size_t)i * in + k], wv = w[(size_t)o * in + k];
+                exact += xv * wv;
+                bound += fabs(xv) * ws[o] / 2 + fabs(wv) * sx / 2 + (double)sx * ws[o] / 4;
+            }
+            const double d = fabs((double)ref[(size_t)i * out + o] - b[o] - exact);
+            const double tol = bound + 1e-6 * (1.0 + fabs(exact));
+            if (d > tol) ok = 0;
+            if (d / tol > worst) worst = d / tol; /* printed by section() */
+        }
+    }
+    snprintf(label, sizeof label, "q8 linear m=%d in=%d out=%d within the quantization bound", m, in, out);
+    CHECK(label, ok);
+    free(x); free(w); free(b); free(wq); free(ws); free(xq); free(ref); free(y);
+}
+
+/* Integer-valued inputs whose rows reach +-127: both scales are 1, so the
+ * output is the integer dot product + bias, computed here in int64. Tests
+ * the integer GEMM without the reference, and the int32 bound at a depth
+ * where |sum| is near 2^31 / 6. */
+static void test_q8_integers(int32_t m, int32_t in, int32_t out, int extreme) {
+    char label[96];
+    float *x = xmalloc(sizeof(float) * (size_t)m * in), *w = xmalloc(sizeof(float) * (size_t)out * in);
+    float *b = alloc_rand((size_t)out, 4.0f, 0.0f), *y = alloc_out((size_t)m * out);
+    for (size_t i = 0; i < (size_t)m * in; i++)
+        x[i] = extreme ? (i % 3 ? 127.0f : -127.0f) : irand127();
+    for (size_t i = 0; i < (size_t)out * in; i++) w[i] = extreme ? 127.0f : irand127();
+    for (int32_t i = 0; i < m; i++) x[(size_t)i * in] = 127.0f;   /* every row reaches 127 */
+    for (int32_t o = 0; o < out; o++) w[(size_t)o * in] = -127.0f;
+    sw_linear l = {in, out, w, b, NULL, NULL, NULL};
+    CHECK("q8 integers: quantize", sw_linear_quantize(&l) == 0);
+    sw_linear_forward(&l, x, m, y);
+    int ok = 1;
+    for (int32_t i = 0; i < m && ok; i++)
+        for (int32_t o = 0; o < out; o++) {
+            int64_t acc = 0;
+            for (int32_t k = 0; k < in; k++) acc += (int64_t)x[(size_t)i * in + k] * (int64_t)w[(size_t)o * in + k];
+            const float want = (float)acc + b[o]; /* scales 1: (float)acc * 1 + b */
+            if (y[(size_t)i * out + o] != want) {
+                fprintf(stderr, "  q8 integers [%d][%d]: got %.9g, want %.9g\n", (int)i, (int)o, y[(size_t)i * out + o], want);
+                ok = 0;
+                break;
+            }
+        }
+    snprintf(label, sizeof label, "q8 integers m=%d in=%d out=%d%s", m, in, out, extreme ? " extreme" : "");
+    CHECK(label, ok && canary_ok(y, (size_t)m * out));
+    sw_linear_unquantize(&l);
+    free(x); free(w); free(b); free(y);
+}
+
+static void test_q8_linear(void) {
+    static const int32_t ms[] = {1, 2, 3, 4, 5, 7, 13, 64};
+    static const int32_t dims[] = {1, 2, 3, 7, 8, 9, 16, 17, 33, 100};
+    const size_t nm = sizeof ms / sizeof ms[0], nd = sizeof dims / sizeof dims[0];
+    for (size_t a = 0; a < nm; a++)
+        for (size_t i = 0; i < nd; i++)
+            for (size_t o = 0; o < nd; o++)
+                test_q8_linear_shape(ms[a], dims[i], dims[o]);
+    /* several K blocks (one odd), several panel blocks, BERT-like shapes */
+    test_q8_linear_shape(37, 384, 1536);
+    test_q8_linear_shape(64, 1536, 384);
+    test_q8_linear_shape(9, 1027, 13);
+    test_q8_linear_shape(5, 513, 700);
+    test_q8_linear_shape(6, 2049, 70);
+    test_q8_linear_shape(130, 384, 384);
+    /* more rows than one 1 MB buffer of quantized activations holds (340
+     * rows at in = 1536): two chunks, the second partial */
+    test_q8_linear_shape(401, 1536, 20);
+    test_q8_integers(7, 33, 19, 0);
+    test_q8_integers(6, 1030, 17, 0);
+    /* |sum| = 127 * 127 * 20000 = 322,580,000: far inside int32, and would
+     * show any lane that wrapped at 16 bits or lost a block */
+    test_q8_integers(5, 20000, 9, 1);
+
+    /* Rows holding inf or NaN give NaN in all their outputs, the other rows
+     * of the same 4-row group are unaffected; SIMD and reference agree. m = 6
+     * takes the buffered path (activations quantized once per call), m = 4
+     * the blocked one (a single row group, quantized on the stack). */
+    for (int32_t m = 4; m <= 6; m += 2) {
+        const int32_t in = 19, out = 11;
+        float *x = alloc_rand((size_t)m * in, 1.0f, 0.0f), *w = alloc_rand((size_t)out * in, 1.0f, 0.0f);
+        float *b = alloc_rand((size_t)out, 1.0f, 0.0f), *y = alloc_out((size_t)m * out), *ref = xmalloc(sizeof(float) * m * out);
+        float *clean = xmalloc(sizeof(float) * m * out);
+        sw_linear l = {in, out, w, b, NULL, NULL, NULL};
+        CHECK("q8 non-finite rows: quantize", sw_linear_quantize(&l) == 0);
+        sw_linear_forward(&l, x, m, clean);
+        x[1 * in + 5] = INFINITY;
+        x[2 * in + 18] = NAN;
+        x[(m - 1) * in + 0] = -INFINITY;
+        sw_linear_forward(&l, x, m, y);
+        int ok = 1;
+        for (int32_t i = 0; i < m; i++)
+            for (int32_t o = 0; o < out; o++) {
+                const float v = y[(size_t)i * out + o];
+                ok &= (i == 1 || i == 2 || i == m - 1) ? isnan(v) : v == clean[(size_t)i * out + o];
+            }
+        CHECK("q8 non-finite rows: NaN rows, others unchanged", ok && canary_ok(y, (size_t)m * out));
+        int8_t *wq = xmalloc((size_t)out * in);
+        float *ws = xmalloc(sizeof(float) * out);
+        for (int32_t o = 0; o < out; o++) sw_q8_quantize_row_ref(w + (size_t)o * in, in, wq + (size_t)o * in, ws + o);
+        sw_q8_linear_ref(wq, ws, b, in, out, x, m, ref);
+        check_exact("q8 non-finite rows vs reference", y, ref, (size_t)m * out);
+        sw_linear_unquantize(&l);
+        free(x); free(w); free(b); free(y); free(ref); free(clean); free(wq); free(ws);
+    }
+    /* Refusals: non-finite weights, a depth that could overflow int32,
+     * negative sizes; nothing is allocated. Empty layers stay unquantized. */
+    {
+        float w[6] = {1, 2, 3, 4, NAN, 6}, b[2] = {0.5f, -0.5f};
+        sw_linear l = {3, 2, w, b, NULL, NULL, NULL};
+        CHECK("q8 refuses NaN weights", sw_linear_quantize(&l) == -2 && l.q8 == NULL);
+        w[4] = -INFINITY;
+        CHECK("q8 refuses inf weights", sw_linear_quantize(&l) == -2 && l.q8 == NULL);
+        w[4] = 5;
+        CHECK("q8 quantize twice", sw_linear_quantize(&l) == 0 && sw_linear_quantize(&l) == 0 && l.q8 != NULL);
+        float x[3] = {1, 1, 1}, y[2];
+        sw_linear_forward(&l, x, 1, y);
+        /* rows [1 2 3] and [4 5 6] at scales 3/127 and 6/127, x at 1/127 */
+        CHECK("q8 small layer", fabsf(y[0] - 6.5f) < 0.05f && fabsf(y[1] - 14.5f) < 0.1f);
+        sw_linear_unquantize(&l);
+        sw_linear_unquantize(&l);
+        CHECK("q8 unquantize twice", l.q8 == NULL && l.q8_scale == NULL);
+        sw_linear z = {0, 2, w, b, NULL, NULL, NULL};
+        CHECK("q8 in=0 stays float", sw_linear_quantize(&z) == 0 && z.q8 == NULL);
+        sw_linear neg = {-1, 2, w, b, NULL, NULL, NULL};
+        CHECK("q8 refuses in < 0", sw_linear_quantize(&neg) == -3 && neg.q8 == NULL);
+        float *big = calloc((size_t)SW_Q8_MAX_IN + 1, sizeof(float));
+        if (!big) { fprintf(stderr, "out of memory\n"); exit(2); }
+        sw_linear wide = {SW_Q8_MAX_IN + 1, 1, big, NULL, NULL, NULL, NULL};
+        CHECK("q8 refuses in > SW_Q8_MAX_IN", sw_linear_quantize(&wide) == -3 && wide.q8 == NULL);
+        wide.in = SW_Q8_MAX_IN;
+        CHECK("q8 accepts in = SW_Q8_MAX_IN", sw_linear_quantize(&wide) == 0 && wide.q8 != NULL);
+        /* all 127 at the bound: |sum| = 2,147,472,087 < 2^31 */
+        for (int32_t k = 0; k < SW_Q8_MAX_IN; k++) big[k] = 127.0f;
+        CHECK("q8 quantize at the bound", sw_linear_quantize(&wide) == 0);
+        float yb = 0.0f;
+        sw_linear_forward(&wide, big, 1, &yb);
+        CHECK("q8 sum at the bound does not wrap", yb == (float)((int64_t)SW_Q8_MAX_IN * 127 * 127));
+        sw_linear_unquantize(&wide);
+        free(big);
     }
 }
 
@@ -384,6 +629,8 @@ int main(void) {
     printf("test_kernels: no SIMD128, fallbacks vs references (memory safety)\n");
 #endif
     test_linear();     section("linear");
+    test_q8_quantize_row();
+    test_q8_linear();  section("int8 linear");
     test_layernorm();  section("layernorm");
     test_activations(); section("activations");
     test_attention();  section("attention");

@@ -62,6 +62,7 @@ static net make_net(fz_in *in) {
     c->heads = fz_u8(in) % 4;
     c->num_labels = 1 + fz_u8(in) % 4;
     c->layer_norm_eps = (fz_u8(in) & 1) ? 1e-6f : 1e-12f;
+    c->quantize = (fz_u8(in) & 1) ? SW_QUANT_INT8 : SW_QUANT_NONE; /* dtype int8: same invariants */
     fz_rng r = {0x2545F4914F6CDD1Dull ^ ((uint64_t)fz_u8(in) << 1)};
 
     t.m = sw_model_create(c);

@@ -21,13 +21,21 @@ async function main(): Promise<void> {
   const ids: Int32Array = tok.inputIds[0];
   await model.dispose();
 
-  const ce = await CrossEncoder.load('cross-encoder/ms-marco-MiniLM-L6-v2', { wasmBuild: 'plain' });
+  const fast = await SentenceTransformer.load('sentence-transformers/all-MiniLM-L6-v2', { dtype: 'int8' });
+  const fastDtype: 'fp32' | 'int8' = fast.dtype;
+  await SentenceTransformer.load('sentence-transformers/all-MiniLM-L6-v2', { dtype: 'q8', threads: 2 });
+  // @ts-expect-error fp16 weights are not a dtype the engine has
+  await SentenceTransformer.load('x', { dtype: 'fp16' });
+
+  const ce = await CrossEncoder.load('cross-encoder/ms-marco-MiniLM-L6-v2', { dtype: 'int8', maxLength: 256, wasmBuild: 'plain' });
+  const ceDtype: 'fp32' | 'int8' = ce.dtype;
   const ceBuild: 'plain' | 'relaxed' = ce.wasmBuild;
   const ranked = await ce.rank('q', ['d1', 'd2'], { topK: 1, returnDocuments: true });
   const text: string | undefined = ranked[0].text;
   const scores = await ce.predict([['q', 'd']]);
 
-  const se = await SparseEncoder.load('naver/splade-v3');
+  const se = await SparseEncoder.load('naver/splade-v3', { dtype: 'q8' });
+  const seDtype: 'fp32' | 'int8' = se.dtype;
   const vec = await se.encode('sparse text', { maxActiveDims: 32 });
   const top: [string, number][] = se.decode(vec, { topK: 5 });
 
@@ -36,6 +44,6 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof SentenceWasmError && err.code === 'DISPOSED') console.log('disposed');
   }
-  console.log(sims, id, ids, q, ub, text, scores, top, shared, build, ceBuild);
+  console.log(sims, id, ids, q, ub, text, scores, top, shared, build, ceBuild, fastDtype, ceDtype, seDtype);
 }
 void main;
