@@ -10,8 +10,8 @@
 //        [--out /tmp/sentence-wasm-bench.jsonl] [--quick] [--retries 2] [--max-others 0.5]
 //        [--quiet-wait 0] [--summary [--session ISO-TIME]] [--setup-peer] [--wasm-build plain|relaxed|auto]
 //
-// --wasm-build picks sentence-wasm's engine build (the peer has one); --dtype int8 runs ours with
-// int8 weights against the peer's q8 (its dynamically quantized ONNX), as the peer names it.
+// --wasm-build picks sentence-wasm's engine build (the peer has one); --dtype q8 runs ours with
+// int8 weights (q8 is our alias of int8) against the peer's q8 (its dynamically quantized ONNX).
 //
 // The peer needs its node_modules (@huggingface/transformers 4.3.1, onnxruntime-web; ~470 MB) in a
 // writable copy of shared/bench/peer: --setup-peer makes one in --peer-dir (copy + npm ci).
