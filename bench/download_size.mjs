@@ -1,5 +1,5 @@
 // What a browser downloads besides the model, gzipped (zlib level 9, as a
-// server would send it): sentence-wasm's js/ and one engine build, against
+// server would send it): sentence-wasm's js/ and the one engine build a page fetches, against
 // transformers.js + onnxruntime-web (the peer's node_modules, see compare.mjs
 // --setup-peer). Prints a table; --json prints one JSON line.
 //   node bench/download_size.mjs [--peer-dir /tmp/peer-harness] [--json]
@@ -30,10 +30,18 @@ function listJs(dir) {
 }
 
 const ourJs = listJs(path.join(root, 'js'));
-const rows = [
-  { name: 'sentence-wasm: js/ (all of it) + sentence-wasm.wasm', ...total([...ourJs, path.join(root, 'dist', 'sentence-wasm.wasm')]) },
-  { name: 'sentence-wasm: js/ (all of it) + sentence-wasm-mt.wasm (isolated pages)', ...total([...ourJs, path.join(root, 'dist', 'sentence-wasm-mt.wasm')]) },
+// A page fetches one build: relaxed where the engine has relaxed SIMD
+// (Chromium), plain elsewhere; the -mt twin on cross-origin isolated pages.
+const BUILDS = [
+  ['sentence-wasm.wasm', 'plain SIMD128'],
+  ['sentence-wasm-relaxed.wasm', 'relaxed SIMD'],
+  ['sentence-wasm-mt.wasm', 'plain, shared-memory threads'],
+  ['sentence-wasm-relaxed-mt.wasm', 'relaxed, shared-memory threads'],
 ];
+const rows = BUILDS.map(([file, what]) => ({
+  name: `sentence-wasm: js/ (all of it) + ${file} (${what})`,
+  ...total([...ourJs, path.join(root, 'dist', file)]),
+}));
 const peer = path.join(args['peer-dir'], 'node_modules');
 const tjs = path.join(peer, '@huggingface', 'transformers', 'dist', 'transformers.web.min.js');
 const ort = path.join(peer, 'onnxruntime-web', 'dist');

@@ -73,7 +73,12 @@ async function dispatch(type, payload, ctl) {
     pipeline = null;
     if (engine) await engine.close();
     engine = next;
-    pipeline = new Pipeline(engine, payload.spec);
+    const files = buffersOf(payload.spec);
+    try {
+      pipeline = new Pipeline(engine, payload.spec);
+    } finally {
+      discard(files);
+    }
     return { ...pipeline.info(), threads: engine.threads, sharedMemory: engine.sharedMemory, wasmBuild: engine.build };
   }
   if (!pipeline) throw new SentenceWasmError('DISPOSED', 'no model is loaded in this worker');
@@ -97,6 +102,40 @@ async function loadEngineWithFallback(build, threads) {
     if (!(err instanceof SentenceWasmError) || err.code !== 'WORKER_FAILED') throw err;
     return loadEngine({ build, threads: 1 });
   }
+}
+
+/** The model files' ArrayBuffers in a load payload's spec (weights.buffer). */
+function buffersOf(spec) {
+  const out = [];
+  const visit = (v, depth) => {
+    if (depth > 4 || v === null || typeof v !== 'object') return;
+    if (v instanceof ArrayBuffer) { out.push(v); return; }
+    if (ArrayBuffer.isView(v)) return;
+    for (const x of Array.isArray(v) ? v : Object.values(v)) visit(x, depth + 1);
+  };
+  visit(spec, 0);
+  return out;
+}
+
+/**
+ * Frees the file bytes now that the engine holds the weights, instead of
+ * whenever the garbage collector gets to them: until then a model's memory
+ * is counted twice (file + engine), and the first batches would push the
+ * process's peak up by the file's size. Transferring the buffers into a
+ * message on a port that is closed at once releases their memory with the
+ * message; the buffers here are left detached (length 0).
+ */
+function discard(buffers) {
+  const live = buffers.filter((b) => b.byteLength > 0);
+  if (!live.length || typeof MessageChannel === 'undefined') return;
+  const { port1, port2 } = new MessageChannel();
+  try {
+    port1.postMessage(null, live);
+  } catch {
+    // a buffer that cannot be transferred is left to the garbage collector
+  }
+  port1.close();
+  port2.close();
 }
 
 /**
