@@ -43,8 +43,10 @@ export async function startHelpers(engine, module, memory, n) {
           else if (msg && msg.helperError) reject(new SentenceWasmError('WORKER_FAILED', `a helper thread failed: ${msg.helperError}`));
         });
       }));
-      // Stacks grow down from their top; malloc's 16-byte alignment is the ABI's.
-      const stackTop = engine.alloc(HELPER_STACK_BYTES) + HELPER_STACK_BYTES;
+      // Stacks grow down from their top, which the ABI wants 16-byte aligned
+      // (Emscripten's malloc only promises 8).
+      const end = engine.alloc(HELPER_STACK_BYTES) + HELPER_STACK_BYTES;
+      const stackTop = end - (end % 16);
       port.post({ type: 'thread-helper', payload: { module, memory, stackTop } });
     }
     await Promise.all(ready);
