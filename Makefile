@@ -250,13 +250,15 @@ clean:
 # with --experimental-wasm-relaxed-simd.
 BENCH_REPS ?= 7
 .PHONY: bench-gemm
-bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c $(HDR) tools/relax_simd.mjs $(RELAXED_OBJ)
+bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c src/threads.c src/common.c $(HDR) tools/relax_simd.mjs $(RELAXED_OBJ)
 	@mkdir -p $(BUILD)
 	$(EMCC) -O3 -msimd128 -std=gnu99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
-	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c -o $(BUILD)/gemm_bench.cjs
+	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c \
+	  src/threads.c src/common.c -o $(BUILD)/gemm_bench.cjs
 	$(EMCC) -O3 -msimd128 $(RELAXED_FLAGS) -std=gnu99 -Wall -Isrc -c bench/gemm_bench.c -o $(BUILD)/relaxed/gemm_bench.o
 	$(EMCC) $(RELAXED_LINK) -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node \
-	  $(BUILD)/relaxed/gemm_bench.o $(BUILD)/relaxed/kernels.o $(BUILD)/relaxed/kernels_simd.o $(BUILD)/relaxed/kernels_int8.o -o $(BUILD)/gemm_bench_relaxed.cjs
+	  $(BUILD)/relaxed/gemm_bench.o $(BUILD)/relaxed/kernels.o $(BUILD)/relaxed/kernels_simd.o $(BUILD)/relaxed/kernels_int8.o \
+	  $(BUILD)/relaxed/threads.o $(BUILD)/relaxed/common.o -o $(BUILD)/gemm_bench_relaxed.cjs
 	$(RELAX_SIMD) $(BUILD)/gemm_bench_relaxed.wasm $(BUILD)/gemm_bench_relaxed.wasm
 	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS)
 	node --experimental-wasm-relaxed-simd $(BUILD)/gemm_bench_relaxed.cjs $(BENCH_REPS)
