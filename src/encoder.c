@@ -529,9 +529,9 @@ static void layer_forward(sw_ctx *c, const sw_layer *ly, int32_t n_seq, int32_t 
     const int32_t H = cfg->hidden_size, nh = cfg->num_heads, d = H / nh;
 
     /* BertSelfAttention: Q, K, V projections, softmax(QK^T/sqrt d)V per head */
-    sw_linear_forward(&ly->q, c->x, T, c->q);
-    sw_linear_forward(&ly->k, c->x, T, c->k);
-    sw_linear_forward(&ly->v, c->x, T, c->v);
+    const sw_linear *qkv[3] = {&ly->q, &ly->k, &ly->v};
+    float *const qkv_out[3] = {c->q, c->k, c->v};
+    sw_linear_forward_many(qkv, 3, c->x, T, qkv_out);
     heads_job hj = {c, nh, d, H, 1.0f / sqrtf((float)d)};
     sw_parallel_for(n_seq * nh, head_task, &hj);
     /* BertSelfOutput: dense, then LayerNorm(dense + input) */

@@ -121,6 +121,9 @@ void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) 
     if (l->q8) { sw_linear_forward_q8(l, x, m, y); return; } /* dtype int8: kernels_int8.c */
     sw_linear_forward_ref(l, x, m, y);
 }
+void sw_linear_forward_many(const sw_linear *const *ls, int32_t n, const float *x, int32_t m, float *const *ys) {
+    for (int32_t i = 0; i < n; i++) sw_linear_forward(ls[i], x, m, ys[i]);
+}
 void sw_add_layernorm(float *y, const float *x, const float *r, const float *g,
                       const float *b, int32_t rows, int32_t n, float eps) {
     sw_add_layernorm_ref(y, x, r, g, b, rows, n, eps);

@@ -102,6 +102,20 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
 #define KC 256                /* max K depth of one block                    */
 #define W_BLOCK_BYTES (256 * 1024) /* target L2 footprint of one W block     */
 
+/* The depth of the K blocks of a layer with `in` inputs: ceil(in / KC)
+ * blocks of equal depth (the last one may be shorter), at most KC. The
+ * packed layout is laid out by these blocks, so packing and the forward
+ * pass must agree on them. */
+static int32_t k_block_depth(int32_t in) {
+    const int32_t nkb = (in + KC - 1) / KC;
+    return (in + nkb - 1) / nkb;
+}
+
+/* Packed layout, K block by K block: block kb (rows k0 .. k0+kc of W^T) is
+ * np panels of kc x NR floats, panel p at (k0 * np + p * kc) * NR, columns
+ * past `out` zero. A pass over one K block, panel after panel, so reads W
+ * in address order: for a few rows (one short text) every weight comes
+ * from memory, and a sequential stream is what the prefetcher serves best. */
 int sw_linear_pack(sw_linear *l) {
     size_t in = (size_t)(l->in > 0 ? l->in : 0);
     size_t out = (size_t)(l->out > 0 ? l->out : 0);
@@ -110,13 +124,17 @@ int sw_linear_pack(sw_linear *l) {
     if (in == 0 || np == 0) return 0;          /* nothing to pack: unpacked path */
     float *p = malloc(sizeof(float) * np * NR * in);
     if (!p) return -1;
-    for (size_t pn = 0; pn < np; pn++) {
-        float *panel = p + pn * in * NR;
-        for (size_t c = 0; c < NR; c++) {
-            size_t o = pn * NR + c;
-            const float *wo = l->w + o * in;
-            if (o < out) for (size_t k = 0; k < in; k++) panel[k * NR + c] = wo[k];
-            else         for (size_t k = 0; k < in; k++) panel[k * NR + c] = 0.0f;
+    const size_t kcm = (size_t)k_block_depth((int32_t)in);
+    for (size_t k0 = 0; k0 < in; k0 += kcm) {
+        const size_t kc = in - k0 < kcm ? in - k0 : kcm;
+        for (size_t pn = 0; pn < np; pn++) {
+            float *panel = p + (k0 * np + pn * kc) * NR;
+            for (size_t c = 0; c < NR; c++) {
+                size_t o = pn * NR + c;
+                const float *wo = l->w + o * in + k0;
+                if (o < out) for (size_t k = 0; k < kc; k++) panel[k * NR + c] = wo[k];
+                else         for (size_t k = 0; k < kc; k++) panel[k * NR + c] = 0.0f;
+            }
         }
     }
     l->packed = p;
@@ -154,46 +172,68 @@ static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t k
             a[k * MR + r] = r < rows ? x[(size_t)r * ldx + k] : 0.0f;
 }
 
-/* y[MR x NR] (row stride ldy) = (accumulate ? y : 0) + a^T w (+ bias).
- * a: packed x block [kc x MR]; w: panel block [kc x NR]; bias: NR floats or
- * NULL. The loops over r and c have constant bounds: clang unrolls them and
- * keeps every accumulator in its own local (register). */
-static void gemm_tile(const float *a, const float *w, int32_t kc,
-                      float *y, size_t ldy, const float *bias, int accumulate) {
-    v128_t acc[MR][NV];
-    for (int r = 0; r < MR; r++)
-        for (int c = 0; c < NV; c++)
-            acc[r][c] = accumulate ? wasm_v128_load(y + r * ldy + 4 * c) : wasm_f32x4_splat(0.0f);
-    for (int32_t k = 0; k < kc; k++) {
-        v128_t wv[NV];
-        for (int c = 0; c < NV; c++) wv[c] = wasm_v128_load(w + 4 * c);
-        for (int r = 0; r < MR; r++) {
-            const v128_t b = wasm_v128_load32_splat(a + r);
-            for (int c = 0; c < NV; c++)
-                acc[r][c] = madd(b, wv[c], acc[r][c]);
-        }
-        a += MR;
-        w += NR;
+/* y[R x NR] (row stride ldy) = (accumulate ? y : 0) + a^T w (+ bias), for
+ * R = 1..MR rows. a: packed x block [kc x MR] (rows past R unread); w: panel
+ * block [kc x NR]; bias: NR floats or NULL. The loops over r and c have
+ * constant bounds: clang unrolls them and keeps every accumulator in its
+ * own local (register). Tiles of fewer rows are there for the rows left
+ * over (a short text of 9 tokens is 4 + 4 + 1 rows): V8 issues mul and add
+ * separately, so R rows take about max(2R, 4) cycles per k step against 8
+ * for a full tile; each row's sums are the same whatever R. */
+#define GEMM_TILE(R)                                                           \
+    static void gemm_tile_##R(const float *a, const float *w, int32_t kc,     \
+                              float *y, size_t ldy, const float *bias,        \
+                              int accumulate) {                               \
+        v128_t acc[R][NV];                                                     \
+        for (int r = 0; r < R; r++)                                            \
+            for (int c = 0; c < NV; c++)                                       \
+                acc[r][c] = accumulate ? wasm_v128_load(y + r * ldy + 4 * c)   \
+                                       : wasm_f32x4_splat(0.0f);               \
+        for (int32_t k = 0; k < kc; k++) {                                     \
+            v128_t wv[NV];                                                     \
+            for (int c = 0; c < NV; c++) wv[c] = wasm_v128_load(w + 4 * c);    \
+            for (int r = 0; r < R; r++) {                                      \
+                const v128_t b = wasm_v128_load32_splat(a + r);                \
+                for (int c = 0; c < NV; c++)                                   \
+                    acc[r][c] = madd(b, wv[c], acc[r][c]);                     \
+            }                                                                  \
+            a += MR;                                                           \
+            w += NR;                                                           \
+        }                                                                      \
+        if (bias)                                                              \
+            for (int c = 0; c < NV; c++) {                                     \
+                const v128_t bv = wasm_v128_load(bias + 4 * c);                \
+                for (int r = 0; r < R; r++) acc[r][c] = wasm_f32x4_add(acc[r][c], bv); \
+            }                                                                  \
+        for (int r = 0; r < R; r++)                                            \
+            for (int c = 0; c < NV; c++)                                       \
+                wasm_v128_store(y + r * ldy + 4 * c, acc[r][c]);               \
     }
-    if (bias)
-        for (int c = 0; c < NV; c++) {
-            const v128_t bv = wasm_v128_load(bias + 4 * c);
-            for (int r = 0; r < MR; r++) acc[r][c] = wasm_f32x4_add(acc[r][c], bv);
-        }
-    for (int r = 0; r < MR; r++)
-        for (int c = 0; c < NV; c++) wasm_v128_store(y + r * ldy + 4 * c, acc[r][c]);
+GEMM_TILE(1)
+GEMM_TILE(2)
+GEMM_TILE(3)
+GEMM_TILE(4)
+
+static void gemm_tile_rows(const float *a, const float *w, int32_t kc, float *y, size_t ldy,
+                           int32_t rows, const float *bias, int accumulate) {
+    switch (rows) {
+    case 1:  gemm_tile_1(a, w, kc, y, ldy, bias, accumulate); break;
+    case 2:  gemm_tile_2(a, w, kc, y, ldy, bias, accumulate); break;
+    case 3:  gemm_tile_3(a, w, kc, y, ldy, bias, accumulate); break;
+    default: gemm_tile_4(a, w, kc, y, ldy, bias, accumulate); break;
+    }
 }
 
-/* gemm_tile for a tile of which only rows x cols are valid (rows <= MR,
- * cols <= NR; the packed inputs are zero past them): the full tile runs on
- * a copy and the valid part is written back, so nothing outside it is read
- * or written. */
+/* The tile for which only rows x cols are valid (1 <= rows <= MR,
+ * cols <= NR; the packed inputs are zero past them). Full-width tiles
+ * write y directly; a narrower one runs on a copy and the valid part is
+ * written back, so nothing outside the tile is read or written. */
 static void gemm_tile_edge(const float *a, const float *w, int32_t kc, float *y, size_t ldy,
                            int32_t rows, int32_t cols, const float *bias, int accumulate) {
     float t[MR * NR] __attribute__((aligned(16)));
     float tb[NR] __attribute__((aligned(16)));
-    if (rows == MR && cols == NR) {
-        gemm_tile(a, w, kc, y, ldy, bias, accumulate);
+    if (cols == NR) {
+        gemm_tile_rows(a, w, kc, y, ldy, rows, bias, accumulate);
         return;
     }
     memset(t, 0, sizeof t);
@@ -203,7 +243,7 @@ static void gemm_tile_edge(const float *a, const float *w, int32_t kc, float *y,
         memset(tb, 0, sizeof tb);
         memcpy(tb, bias, sizeof(float) * cols);
     }
-    gemm_tile(a, w, kc, t, NR, bias ? tb : NULL, accumulate);
+    gemm_tile_rows(a, w, kc, t, NR, rows, bias ? tb : NULL, accumulate);
     for (int32_t r = 0; r < rows; r++) memcpy(y + (size_t)r * ldy, t + r * NR, sizeof(float) * cols);
 }
 
@@ -220,8 +260,14 @@ static void linear_unpacked(const sw_linear *l, const float *x, int32_t m, float
 }
 
 /* One task of a product: rows [r0, r1) x panels [p0, p1) of y, all of K.
+ * Rows go by super-blocks of up to GROUPS row groups of MR: the super-block
+ * is packed once per K block, then every panel block of W is used for all
+ * of its groups while it sits in L1 (W streams through once per
+ * super-block; x stays in L1: GROUPS * MR * KC floats, 16 KB).
  * The loop order, and so every sum, is the same whatever the split: results
  * do not depend on the thread count. */
+#define GROUPS 4
+
 typedef struct linear_job {
     const sw_linear *l;
     const float *x;
@@ -238,21 +284,31 @@ static void linear_task(void *arg, int32_t task, int32_t thread) {
     const int32_t cb = task % j->ncb, rb = task / j->ncb;
     const int32_t p0 = cb * j->pb, p1 = p0 + j->pb < np ? p0 + j->pb : np;
     const int32_t r0 = rb * j->rows_per, r1 = r0 + j->rows_per < j->m ? r0 + j->rows_per : j->m;
-    float a[MR * KC] __attribute__((aligned(16)));   /* packed x block, on this thread's stack */
+    /* packed x super-block, on this thread's stack */
+    float a[GROUPS * MR * KC] __attribute__((aligned(16)));
     (void)thread;
     for (int32_t k0 = 0; k0 < in; k0 += j->kc_max) {
         const int32_t kc = in - k0 < j->kc_max ? in - k0 : j->kc_max;
         const int accumulate = k0 > 0, last = k0 + kc == in;
-        for (int32_t i0 = r0; i0 < r1; i0 += MR) {
-            const int32_t rows = r1 - i0 < MR ? r1 - i0 : MR;
-            pack_x(a, j->x + (size_t)i0 * in + k0, (size_t)in, rows, kc);
+        const float *wb = l->packed + (size_t)k0 * np * NR;
+        for (int32_t s0 = r0; s0 < r1; s0 += GROUPS * MR) {
+            /* ng groups of near-equal size: 9 rows are 3 + 3 + 3, not 4 + 4 + 1 */
+            const int32_t n = r1 - s0 < GROUPS * MR ? r1 - s0 : GROUPS * MR;
+            const int32_t ng = (n + MR - 1) / MR, base = n / ng, extra = n % ng;
+            int32_t g0[GROUPS], gr[GROUPS];
+            for (int32_t g = 0; g < ng; g++) {
+                g0[g] = s0 + g * base + (g < extra ? g : extra);
+                gr[g] = base + (g < extra);
+                pack_x(a + (size_t)g * MR * KC, j->x + (size_t)g0[g] * in + k0, (size_t)in, gr[g], kc);
+            }
             for (int32_t p = p0; p < p1; p++) {
                 const int32_t col = p * NR;
                 const int32_t cols = out - col < NR ? out - col : NR;
-                const float *wp = l->packed + ((size_t)p * in + k0) * NR;
+                const float *wp = wb + (size_t)p * kc * NR;
                 const float *bias = last && l->b ? l->b + col : NULL;
-                gemm_tile_edge(a, wp, kc, j->y + (size_t)i0 * out + col, (size_t)out,
-                               rows, cols, bias, accumulate);
+                for (int32_t g = 0; g < ng; g++)
+                    gemm_tile_edge(a + (size_t)g * MR * KC, wp, kc, j->y + (size_t)g0[g] * out + col,
+                                   (size_t)out, gr[g], cols, bias, accumulate);
             }
         }
     }
@@ -260,46 +316,92 @@ static void linear_task(void *arg, int32_t task, int32_t thread) {
 
 /* Below this many multiply-adds a product is not worth waking helpers for. */
 #define PARALLEL_MIN_MACS (1 << 17)
+/* Tasks per thread, at most: taken dynamically, so a slow thread takes
+ * fewer, and the wait for the last one (a job's tail) is short. */
+#define TASKS_PER_THREAD 8
+/* Multiply-adds per task, at least (~30 us): smaller ones cost more in
+ * hand-over than they save in balance. */
+#define TASK_MIN_MACS (1 << 18)
 
-void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) {
+/* Splits y = x W^T + b into tasks (a packed layer, m > 0); returns how many. */
+static int32_t linear_plan(linear_job *j, const sw_linear *l, const float *x, int32_t m, float *y) {
     const int32_t in = l->in, out = l->out;
-    if (m <= 0 || out <= 0) return;
-    if (l->q8) { sw_linear_forward_q8(l, x, m, y); return; } /* dtype int8: kernels_int8.c */
-    if (!l->packed || in <= 0) { linear_unpacked(l, x, m, y); return; }
-
-    linear_job j = {l, x, y, m, 0, 0, 0, m};
-    /* K blocks of equal depth, at most KC. */
-    const int32_t nkb = (in + KC - 1) / KC;
-    j.kc_max = (in + nkb - 1) / nkb;
+    *j = (linear_job){l, x, y, m, k_block_depth(in), 0, 0, m};
     /* Column blocks: as many panels as keep kc_max x NC of W near W_BLOCK_BYTES,
      * balanced so the last block is not a sliver. */
     const int32_t np = (out + NR - 1) / NR;
-    j.pb = (int32_t)(W_BLOCK_BYTES / ((size_t)j.kc_max * NR * sizeof(float)));
-    if (j.pb < 1) j.pb = 1;
-    j.ncb = (np + j.pb - 1) / j.pb;
-    j.pb = (np + j.ncb - 1) / j.ncb;
+    j->pb = (int32_t)(W_BLOCK_BYTES / ((size_t)j->kc_max * NR * sizeof(float)));
+    if (j->pb < 1) j->pb = 1;
+    j->ncb = (np + j->pb - 1) / j->pb;
+    j->pb = (np + j->ncb - 1) / j->ncb;
 
-    /* With helper threads: about 4 tasks per thread (they are taken
-     * dynamically, so a slow thread takes fewer), rows split first, then
-     * columns (a single short text has few rows). */
+    /* With helper threads: a few rows (one super-block: a short text) are
+     * split by columns only, so that each weight is still read once; more
+     * rows are split by rows first, in whole super-blocks where there are
+     * enough of them, then by columns. */
     const int32_t nt = sw_threads_count();
-    if (nt > 1 && (int64_t)m * in * out >= PARALLEL_MIN_MACS) {
-        const int32_t want = 4 * nt, groups = (m + MR - 1) / MR;
-        if (j.ncb < want) {
-            int32_t nrb = (want + j.ncb - 1) / j.ncb;
-            if (nrb > groups) nrb = groups;
-            j.rows_per = (groups + nrb - 1) / nrb * MR;
-            nrb = (m + j.rows_per - 1) / j.rows_per;
+    const int64_t macs = (int64_t)m * in * out;
+    if (nt > 1 && macs >= PARALLEL_MIN_MACS) {
+        int32_t want = TASKS_PER_THREAD * nt;
+        if (macs / TASK_MIN_MACS < want) want = macs / TASK_MIN_MACS > nt ? (int32_t)(macs / TASK_MIN_MACS) : nt;
+        const int32_t groups = (m + MR - 1) / MR;
+        if (groups <= GROUPS) {
+            if (j->ncb < want) {
+                j->pb = (np + want - 1) / want;
+                j->ncb = (np + j->pb - 1) / j->pb;
+            }
+        } else if (j->ncb < want) {
+            const int32_t unit = groups >= GROUPS * want / j->ncb ? GROUPS : 1; /* groups per step */
+            const int32_t units = (groups + unit - 1) / unit;
+            int32_t nrb = (want + j->ncb - 1) / j->ncb;
+            if (nrb > units) nrb = units;
+            j->rows_per = (units + nrb - 1) / nrb * unit * MR;
+            nrb = (m + j->rows_per - 1) / j->rows_per;
             int32_t ncb = (want + nrb - 1) / nrb;
             if (ncb > np) ncb = np;
-            if (ncb > j.ncb) {
-                j.pb = (np + ncb - 1) / ncb;
-                j.ncb = (np + j.pb - 1) / j.pb;
+            if (ncb > j->ncb) {
+                j->pb = (np + ncb - 1) / ncb;
+                j->ncb = (np + j->pb - 1) / j->pb;
             }
         }
     }
-    const int32_t nrb = (m + j.rows_per - 1) / j.rows_per;
-    sw_parallel_for(j.ncb * nrb, linear_task, &j);
+    return j->ncb * ((m + j->rows_per - 1) / j->rows_per);
+}
+
+void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) {
+    if (m <= 0 || l->out <= 0) return;
+    if (l->q8) { sw_linear_forward_q8(l, x, m, y); return; } /* dtype int8: kernels_int8.c */
+    if (!l->packed || l->in <= 0) { linear_unpacked(l, x, m, y); return; }
+    linear_job j;
+    sw_parallel_for(linear_plan(&j, l, x, m, y), linear_task, &j);
+}
+
+/* Several products of the same x as one job (a layer's Q, K and V): one
+ * hand-over to the helpers and one wait at the end instead of one each. */
+typedef struct linear_many_job {
+    linear_job jobs[SW_LINEAR_MANY_MAX];
+    int32_t first[SW_LINEAR_MANY_MAX + 1]; /* task ranges, one per product */
+} linear_many_job;
+
+static void linear_many_task(void *arg, int32_t task, int32_t thread) {
+    const linear_many_job *mj = (const linear_many_job *)arg;
+    int32_t i = 0;
+    while (task >= mj->first[i + 1]) i++;
+    linear_task((void *)&mj->jobs[i], task - mj->first[i], thread);
+}
+
+void sw_linear_forward_many(const sw_linear *const *ls, int32_t n, const float *x, int32_t m, float *const *ys) {
+    int fused = n >= 1 && n <= SW_LINEAR_MANY_MAX && m > 0;
+    for (int32_t i = 0; fused && i < n; i++)
+        fused = !ls[i]->q8 && ls[i]->packed && ls[i]->in > 0 && ls[i]->out > 0;
+    if (!fused) { /* int8 or unpacked layers: one by one */
+        for (int32_t i = 0; i < n; i++) sw_linear_forward(ls[i], x, m, ys[i]);
+        return;
+    }
+    linear_many_job mj;
+    mj.first[0] = 0;
+    for (int32_t i = 0; i < n; i++) mj.first[i + 1] = mj.first[i] + linear_plan(&mj.jobs[i], ls[i], x, m, ys[i]);
+    sw_parallel_for(mj.first[n], linear_many_task, &mj);
 }
 
 /* ==== vector math: exp, erf, tanh on f32x4 ====

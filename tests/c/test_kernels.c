@@ -155,7 +155,7 @@ static void test_linear_shape(int32_t m, int32_t in, int32_t out) {
 }
 
 static void test_linear(void) {
-    static const int32_t ms[] = {1, 2, 3, 5, 7, 13, 64, 130};
+    static const int32_t ms[] = {1, 2, 3, 5, 7, 9, 13, 16, 17, 22, 64, 130};
     static const int32_t dims[] = {1, 3, 4, 5, 8, 17, 32, 33, 64, 100, 384};
     const size_t nm = sizeof ms / sizeof ms[0], nd = sizeof dims / sizeof dims[0];
     for (size_t a = 0; a < nm; a++)
@@ -189,6 +189,45 @@ static void test_linear(void) {
         CHECK("linear in=0", y[0] == 0.5f && y[1] == -0.5f);
         sw_linear_unpack(&z);
     }
+}
+
+/* sw_linear_forward_many: the same bits as one call per layer, canaries
+ * intact, for layers of different widths (one unpacked, so the whole set
+ * falls back to single calls) and for n past SW_LINEAR_MANY_MAX. */
+static void test_linear_many(void) {
+    static const int32_t outs[SW_LINEAR_MANY_MAX + 1] = {384, 40, 1536, 7};
+    const int32_t m = 21, in = 384;
+    float *x = alloc_rand((size_t)m * in, 1.0f, 0.0f);
+    sw_linear ls[SW_LINEAR_MANY_MAX + 1];
+    const sw_linear *lp[SW_LINEAR_MANY_MAX + 1];
+    float *ys[SW_LINEAR_MANY_MAX + 1], *one[SW_LINEAR_MANY_MAX + 1];
+    for (int i = 0; i <= SW_LINEAR_MANY_MAX; i++) {
+        ls[i] = (sw_linear){in, outs[i], alloc_rand((size_t)outs[i] * in, 1.0f, 0.0f),
+                            alloc_rand((size_t)outs[i], 1.0f, 0.0f), NULL, NULL, NULL};
+        lp[i] = &ls[i];
+        ys[i] = alloc_out((size_t)m * outs[i]);
+        one[i] = xmalloc(sizeof(float) * (size_t)m * outs[i]);
+    }
+    for (int unpacked = -1; unpacked <= 0; unpacked++)
+        for (int32_t n = 1; n <= SW_LINEAR_MANY_MAX + 1; n++) {
+            char label[64];
+            snprintf(label, sizeof label, "linear many n=%d%s", n, unpacked ? " one unpacked" : "");
+            for (int i = 0; i < n; i++) {
+                if (i != 1 || !unpacked) { if (sw_linear_pack(&ls[i]) != 0) exit(2); }
+                else sw_linear_unpack(&ls[i]);
+                sw_linear_forward(&ls[i], x, m, one[i]);
+            }
+            sw_linear_forward_many(lp, n, x, m, ys);
+            for (int i = 0; i < n; i++) {
+                CHECK(label, memcmp(ys[i], one[i], sizeof(float) * (size_t)m * outs[i]) == 0);
+                CHECK(label, canary_ok(ys[i], (size_t)m * outs[i]));
+            }
+        }
+    for (int i = 0; i <= SW_LINEAR_MANY_MAX; i++) {
+        sw_linear_unpack(&ls[i]);
+        free(ls[i].w); free(ls[i].b); free(ys[i]); free(one[i]);
+    }
+    free(x);
 }
 
 /* ==== int8 Linear ==== */
@@ -629,6 +668,7 @@ int main(void) {
     printf("test_kernels: no SIMD128, fallbacks vs references (memory safety)\n");
 #endif
     test_linear();     section("linear");
+    test_linear_many(); section("linear many");
     test_q8_quantize_row();
     test_q8_linear();  section("int8 linear");
     test_layernorm();  section("layernorm");
