@@ -71,9 +71,9 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * (one relaxed_madd in the relaxed-SIMD build; see madd() above).
  *
  * W is packed once (sw_linear_pack) into panels of NR output columns, each
- * K-major: packed[(p*in + k)*NR + c] = W[p*NR + c][k], zero past `out`. So a
- * step of the micro-kernel reads NR consecutive floats, and a panel is one
- * contiguous stream.
+ * K-major, K block by K block (see sw_linear_pack for the offsets), zero
+ * past `out`. So a step of the micro-kernel reads NR consecutive floats,
+ * and one K block of all panels is one contiguous stream.
  *
  * x is repacked per call, MR rows at a time, into a[k][r] (k-major), so the
  * broadcasts are loads at fixed offsets from a single pointer.
@@ -90,10 +90,19 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * found none better than 4x8).
  *
  * Cache blocking: K is cut into blocks of at most KC so that one W panel
- * block (KC x NR floats) plus the packed x block (MR x KC) stay in L1 while
- * a tile runs, and the columns are cut so that the KC x NC block of W being
- * swept for every row group stays in L2. y is partial-summed across K
+ * block (KC x NR floats) plus the packed x of up to GROUPS row groups
+ * (GROUPS x MR x KC) stay in L1 while that panel block serves every group,
+ * and the columns are cut so that the KC x NC block of W being swept for
+ * every super-block of rows stays in L2. y is partial-summed across K
  * blocks; the bias is added with the last one.
+ *
+ * A short text (a few rows) uses each weight only a few times, so its
+ * products are bound by reading W from memory: the weights of the six
+ * layers of a MiniLM-L6 (42 MB as floats) do not fit in the last-level
+ * cache. Hence the K-block-major layout (W read in address order), one
+ * pass over W for up to GROUPS * MR rows, and tiles of fewer rows for what
+ * is left over (gemm_tile_1..3). make bench-gemm prints this case as
+ * "6 layers, m=... rows".
  */
 
 #define MR 4                  /* rows of x (and y) per micro-tile            */
