@@ -327,10 +327,10 @@ static void linear_task(void *arg, int32_t task, int32_t thread) {
 #define PARALLEL_MIN_MACS (1 << 17)
 /* Tasks per thread, at most: taken dynamically, so a slow thread takes
  * fewer, and the wait for the last one (a job's tail) is short. */
-#define TASKS_PER_THREAD 8
-/* Multiply-adds per task, at least (~30 us): smaller ones cost more in
- * hand-over than they save in balance. */
-#define TASK_MIN_MACS (1 << 18)
+#define TASKS_PER_THREAD 16
+/* Multiply-adds per task, at least (~8 us): taking a task is one atomic
+ * add, but a task also re-reads its part of x. */
+#define TASK_MIN_MACS (1 << 16)
 
 /* Splits y = x W^T + b into tasks (a packed layer, m > 0); returns how many. */
 static int32_t linear_plan(linear_job *j, const sw_linear *l, const float *x, int32_t m, float *y) {
@@ -352,7 +352,8 @@ static int32_t linear_plan(linear_job *j, const sw_linear *l, const float *x, in
     const int64_t macs = (int64_t)m * in * out;
     if (nt > 1 && macs >= PARALLEL_MIN_MACS) {
         int32_t want = TASKS_PER_THREAD * nt;
-        if (macs / TASK_MIN_MACS < want) want = macs / TASK_MIN_MACS > nt ? (int32_t)(macs / TASK_MIN_MACS) : nt;
+        if (macs / TASK_MIN_MACS < want) /* fewer, but a multiple of nt: 5 tasks on 2 threads idle one for a task */
+            want = macs / TASK_MIN_MACS > nt ? (int32_t)(macs / TASK_MIN_MACS) / nt * nt : nt;
         const int32_t groups = (m + MR - 1) / MR;
         if (groups <= GROUPS) {
             if (j->ncb < want) {
