@@ -225,6 +225,36 @@ static void gemm_q8_vs_f32(int m, int in, int out, int reps, double *q8, double 
     *q8 = (double)m * in * out / (bq * 1e6);
 }
 
+#ifdef __wasm_simd128__
+/* This thread's rate of reading memory that is not in any cache: f32x4
+ * sums over 256 MB (several times the last-level cache), best of `reps`.
+ * It bounds any pass that has to stream the weights of a model. */
+static double read_bandwidth(int reps) {
+    const size_t n = (size_t)64 << 20; /* floats */
+    float *a = malloc(sizeof(float) * n);
+    if (!a) { fprintf(stderr, "out of memory\n"); exit(1); }
+    for (size_t i = 0; i < n; i++) a[i] = (float)(i & 255);
+    double best = 1e30;
+    v128_t s = wasm_f32x4_splat(0.0f);
+    for (int r = 0; r < reps; r++) {
+        v128_t s0 = wasm_f32x4_splat(0.0f), s1 = s0, s2 = s0, s3 = s0;
+        double t0 = now_ms();
+        for (size_t i = 0; i < n; i += 16) {
+            s0 = wasm_f32x4_add(s0, wasm_v128_load(a + i));
+            s1 = wasm_f32x4_add(s1, wasm_v128_load(a + i + 4));
+            s2 = wasm_f32x4_add(s2, wasm_v128_load(a + i + 8));
+            s3 = wasm_f32x4_add(s3, wasm_v128_load(a + i + 12));
+        }
+        double t = now_ms() - t0;
+        if (t < best) best = t;
+        s = wasm_f32x4_add(s, wasm_f32x4_add(wasm_f32x4_add(s0, s1), wasm_f32x4_add(s2, s3)));
+    }
+    sink = wasm_f32x4_extract_lane(s, 0);
+    free(a);
+    return sizeof(float) * (double)n / (best * 1e6);
+}
+#endif
+
 /* One short text through the six layers of a MiniLM-L6-shaped encoder,
  * Linear layers only: 6 x (4 of 384x384, 384->1536, 1536->384), 21.3M
  * weights (85 MB as floats, more than the last-level cache), m rows each.
@@ -271,6 +301,9 @@ static void chain_run(int m, int reps) {
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     if (argc > 2 && strcmp(argv[2], "chain") == 0) { /* only the short-text passes */
+#ifdef __wasm_simd128__
+        printf("memory read, one thread: %5.2f GB/s\n", read_bandwidth(3));
+#endif
         for (int m = 1; m <= 16; m++) chain_run(m, reps);
         return 0;
     }
@@ -318,6 +351,9 @@ int main(int argc, char **argv) {
         printf("\n");
     }
     /* a short text: few rows, every weight from memory */
+#ifdef __wasm_simd128__
+    printf("memory read, one thread: %5.2f GB/s\n", read_bandwidth(reps < 3 ? reps : 3));
+#endif
     static const int chain_rows[] = {1, 4, 9, 16};
     for (size_t i = 0; i < sizeof chain_rows / sizeof chain_rows[0]; i++) chain_run(chain_rows[i], reps);
     /* int8 next to fp32 on the encoder's three shapes, in GMAC/s */
