@@ -32,7 +32,7 @@ function check(engine, rc, context) {
 
 function checkPtr(engine, ptr, context, code = 'BAD_CONFIG') {
   if (!ptr) throw new SentenceWasmError(code, `${context}: ${engine.lastError() || 'engine returned NULL'}`);
-  return ptr;
+  return ptr >>> 0; /* unsigned: see Engine.alloc */
 }
 
 /**
@@ -73,9 +73,9 @@ export class NativeEncoder {
       const f32 = engine.f32;
       const ints = [cfg.vocabSize, cfg.hiddenSize, cfg.numLayers, cfg.numHeads, cfg.intermediateSize,
         cfg.maxPosition, cfg.typeVocabSize, cfg.hiddenAct, cfg.heads, cfg.numLabels];
-      ints.forEach((v, i) => { i32[(p >> 2) + i] = v; });
-      f32[(p >> 2) + 10] = cfg.layerNormEps;
-      i32[(p >> 2) + 11] = QUANTIZE[dtype];
+      ints.forEach((v, i) => { i32[(p >>> 2) + i] = v; });
+      f32[(p >>> 2) + 10] = cfg.layerNormEps;
+      i32[(p >>> 2) + 11] = QUANTIZE[dtype];
       return checkPtr(engine, x.sw_model_create(p), 'config.json');
     });
     this.ctx = 0;
@@ -113,8 +113,8 @@ export class NativeEncoder {
       const i32 = e.i32;
       let off = 0;
       for (let i = 0; i < ids.length; i++) {
-        i32.set(ids[i], (idp >> 2) + off);
-        if (tp) i32.set(typeIds[i], (tp >> 2) + off);
+        i32.set(ids[i], (idp >>> 2) + off);
+        if (tp) i32.set(typeIds[i], (tp >>> 2) + off);
         off += ids[i].length;
       }
       check(e, e.exports.sw_ctx_forward(this.ctx, ids.length, lens, idp, tp), 'forward');
@@ -123,7 +123,7 @@ export class NativeEncoder {
   }
 
   /** Pointer to the token states of the last forward ([tokens x hidden]). */
-  hiddenPtr() { return this.engine.exports.sw_ctx_hidden(this.ctx); }
+  hiddenPtr() { return this.engine.exports.sw_ctx_hidden(this.ctx) >>> 0; }
 
   /** Classifier logits of the last forward: Float32Array [nSeq x numLabels]. */
   classify(nSeq) {

@@ -114,9 +114,14 @@ export class Engine {
   get i32() { return new Int32Array(this.memory.buffer); }
   get f32() { return new Float32Array(this.memory.buffer); }
 
-  /** malloc that throws instead of returning 0. */
+  /**
+   * malloc that throws instead of returning 0. Addresses are unsigned: an
+   * i32 result above 2 GiB reaches JS negative, so every pointer the engine
+   * returns goes through `>>> 0`, and indices into the typed-array views
+   * use `>>> 2` (passing one back to the engine wraps it to the same i32).
+   */
   alloc(bytes) {
-    const p = this.exports.sw_malloc(bytes);
+    const p = this.exports.sw_malloc(bytes) >>> 0;
     if (!p) throw new SentenceWasmError('ENGINE_ERROR', `out of WebAssembly memory allocating ${bytes} bytes`);
     return p;
   }
@@ -136,7 +141,7 @@ export class Engine {
         u8[p + bytes.length] = 0;
         return p;
       },
-      i32s: (arr) => { const p = scope.alloc(arr.length * 4 || 4); this.i32.set(arr, p >> 2); return p; },
+      i32s: (arr) => { const p = scope.alloc(arr.length * 4 || 4); this.i32.set(arr, p >>> 2); return p; },
       i64s: (arr) => {
         const p = scope.alloc(arr.length * 8 || 8);
         const v = new BigInt64Array(this.memory.buffer, p, arr.length);
@@ -154,7 +159,7 @@ export class Engine {
 
   /** The engine's last error message. */
   lastError() {
-    const p = this.exports.sw_last_error();
+    const p = this.exports.sw_last_error() >>> 0;
     const u8 = this.u8;
     let end = p;
     while (u8[end] !== 0) end++;
@@ -162,7 +167,7 @@ export class Engine {
   }
 
   /** Copies n floats out of WASM memory (a view would be detached by growth). */
-  readF32(ptr, n) { return this.f32.slice(ptr >> 2, (ptr >> 2) + n); }
+  readF32(ptr, n) { return this.f32.slice(ptr >>> 2, (ptr >>> 2) + n); }
 }
 
 /** Compiled modules by URL (one per thread and build); a failed compile is not kept. */

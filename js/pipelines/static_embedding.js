@@ -14,7 +14,7 @@ export class StaticEmbedder {
     this.dim = dim;
     this.vocab = vocab;
     const x = engine.exports;
-    this.ptr = x.sw_static_create(vocab, dim);
+    this.ptr = x.sw_static_create(vocab, dim) >>> 0;
     if (!this.ptr) throw new SentenceWasmError('BAD_CONFIG', `${weights.file}: ${engine.lastError()}`);
     loadWeights(weights, (w) => w.name === 'embedding.weight', (w, bytes) => {
       if (DTYPES[w.dtype] === undefined) {
@@ -38,7 +38,7 @@ export class StaticEmbedder {
       const lens = s.i32s(seqs.map((a) => a.length));
       const ids = s.alloc(total * 4 || 4);
       let off = 0;
-      for (const a of seqs) { e.i32.set(a, (ids >> 2) + off); off += a.length; }
+      for (const a of seqs) { e.i32.set(a, (ids >>> 2) + off); off += a.length; }
       const rc = e.exports.sw_static_forward(this.ptr, seqs.length, lens, ids, outPtr);
       if (rc !== 0) throw new SentenceWasmError('INVALID_INPUT', `StaticEmbedding: ${e.lastError()}`);
     });
