@@ -38,7 +38,7 @@ _sw_model_tensor_known,_sw_model_finalize,_sw_model_weight_bytes,_sw_model_free,
 _sw_ctx_forward,_sw_ctx_hidden,_sw_ctx_n_tokens,_sw_ctx_classify,_sw_ctx_splade,_sw_ctx_free,\
 _sw_pool,_sw_dense_create,_sw_dense_add_tensor,_sw_dense_forward,_sw_dense_free,_sw_l2_normalize,\
 _sw_static_create,_sw_static_add_tensor,_sw_static_forward,_sw_static_free,\
-_sw_malloc,_sw_free,_sw_thread_main,_sw_threads_start,_sw_threads_stop,_sw_threads_count
+_sw_malloc,_sw_free,_sw_thread_main,_sw_thread_failed,_sw_threads_start,_sw_threads_stop,_sw_threads_count
 # SIMD=0 builds the scalar reference kernels only (for bisecting a SIMD bug).
 SIMD     ?= 1
 SIMD_FLAGS := $(if $(filter 1,$(SIMD)),-msimd128,)
@@ -200,7 +200,7 @@ $(BUILD)/test_threads.wasm: tests/c/test_threads.c src/threads.c src/common.c $(
 	@mkdir -p $(BUILD)
 	$(EMCC) -O2 -msimd128 -std=c99 -Wall -Isrc --no-entry -sSTANDALONE_WASM -sALLOW_MEMORY_GROWTH=1 \
 	  -sINITIAL_MEMORY=16MB -sMAXIMUM_MEMORY=4GB -sTOTAL_STACK=1MB $(MT_FLAGS) \
-	  -sEXPORTED_FUNCTIONS=_check_pool,_sw_malloc,_sw_free,_sw_thread_main,_sw_threads_start,_sw_threads_stop,_sw_threads_count,_sw_last_error \
+	  -sEXPORTED_FUNCTIONS=_check_pool,_check_trap,_sw_malloc,_sw_free,_sw_thread_main,_sw_thread_failed,_sw_threads_start,_sw_threads_stop,_sw_threads_count,_sw_last_error \
 	  tests/c/test_threads.c src/threads.c src/common.c -o $@
 
 # node:test suites; they load dist/sentence-wasm.wasm. The browser suites

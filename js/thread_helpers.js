@@ -73,6 +73,15 @@ export async function runHelper({ module, memory, stackTop }, post) {
   }
   instance.exports.stackRestore(stackTop);
   post({ helperReady: true });
-  instance.exports.sw_thread_main(); // blocks in memory.atomic.wait32 between tasks
+  try {
+    instance.exports.sw_thread_main(); // blocks in memory.atomic.wait32 between tasks
+  } catch (err) {
+    // A trap inside a task (a bug): thread 0 would wait for this helper
+    // forever. sw_thread_failed() counts it out of the job, and thread 0
+    // makes that call fail and carries on alone (src/threads.c).
+    instance.exports.sw_thread_failed();
+    post({ helperError: err && err.message ? err.message : String(err) });
+    return;
+  }
   post({ helperExited: true });
 }

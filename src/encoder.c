@@ -578,6 +578,7 @@ int sw_ctx_forward(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
     embed(c, n_seq, seq_lens, ids, type_ids);
     for (int32_t l = 0; l < cfg->num_layers; l++)
         layer_forward(c, &c->m->layers[l], n_seq, (int32_t)T);
+    if ((rc = sw_threads_check()) != SW_OK) return rc; /* the states are incomplete */
     c->n_seq = n_seq;
     c->n_tokens = (int32_t)T;
     return SW_OK;
@@ -602,7 +603,7 @@ int sw_ctx_classify(sw_ctx *c, float *out) {
     sw_linear_forward(&m->pooler, first, c->n_seq, pooled);
     sw_activate(pooled, (size_t)c->n_seq * H, SW_ACT_TANH);
     sw_linear_forward(&m->classifier, pooled, c->n_seq, out);
-    return SW_OK;
+    return sw_threads_check();
 }
 
 /* SpladePooling's activation: log1p(relu(x)), or log1p(log1p(relu(x))). */
@@ -658,5 +659,5 @@ int sw_ctx_splade(sw_ctx *c, int32_t sum, int32_t log1p_twice, float *out) {
         }
         off += len;
     }
-    return SW_OK;
+    return sw_threads_check();
 }

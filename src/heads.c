@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 #include "kernels.h"
+#include "threads.h"
 
 #include <math.h>
 #include <string.h>
@@ -135,7 +136,7 @@ int sw_dense_forward(const sw_dense *d, const float *x, int32_t n, float *y) {
     if (d->has_bias && !d->lin.b) return sw_fail(SW_ERR_MISSING_TENSOR, "Dense: tensor \"linear.bias\" is missing");
     sw_linear_forward(&d->lin, x, n, y);
     sw_activate(y, (size_t)n * d->lin.out, d->act);
-    return SW_OK;
+    return sw_threads_check();
 }
 
 void sw_dense_free(sw_dense *d) {

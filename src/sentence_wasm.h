@@ -264,6 +264,12 @@ void sw_thread_main(void);
  * (SW_ERR_STATE) if they do not arrive, if helpers were already started,
  * or (for n_helpers > 0) in a build without threads. */
 int sw_threads_start(int32_t n_helpers, int32_t timeout_ms);
+/* A helper's JS calls this when sw_thread_main() trapped (a bug, e.g. an
+ * out-of-bounds access in a task): the task it was running is lost, so
+ * thread 0 stops waiting for it, makes the call that ran the job fail
+ * (SW_ERR_STATE, "a helper thread failed ...") and stops the other helpers:
+ * later calls run on thread 0 alone instead of hanging. */
+void sw_thread_failed(void);
 /* Thread 0: makes every helper return from sw_thread_main(). */
 void sw_threads_stop(void);
 /* Threads that compute: 1 + the helpers started. */

@@ -40,6 +40,7 @@ static struct {
     int32_t next;       /* next task index of the current job               */
     int32_t pending;    /* helpers not yet finished with the current job    */
     int32_t busy;       /* thread 0 is inside sw_parallel_for               */
+    int32_t failed;     /* a helper trapped (sw_thread_failed), unreported  */
     int32_t n_tasks;
     sw_task_fn fn;
     void *arg;
@@ -95,6 +96,25 @@ void sw_parallel_for(int32_t n_tasks, sw_task_fn fn, void *arg) {
     int32_t p;
     while ((p = load(&pool.pending)) != 0) wait_while(&pool.pending, p);
     pool.busy = 0;
+    /* A helper that failed is gone; waiting for it in the next job would
+     * hang, so the rest stop too and later jobs run here. */
+    if (load(&pool.failed)) sw_threads_stop();
+}
+
+void sw_thread_failed(void) {
+    /* A helper traps only inside a task (run_tasks), so it had not yet
+     * counted itself out of the job: do that for it. */
+    __atomic_store_n(&pool.failed, 1, __ATOMIC_SEQ_CST);
+    __atomic_fetch_sub(&pool.registered, 1, __ATOMIC_SEQ_CST);
+    __builtin_wasm_memory_atomic_notify(&pool.registered, 1);
+    if (__atomic_sub_fetch(&pool.pending, 1, __ATOMIC_SEQ_CST) == 0)
+        __builtin_wasm_memory_atomic_notify(&pool.pending, 1);
+}
+
+int sw_threads_check(void) {
+    if (!__atomic_exchange_n(&pool.failed, 0, __ATOMIC_SEQ_CST)) return SW_OK;
+    return sw_fail(SW_ERR_STATE, "a helper thread failed (a WebAssembly trap); this call's results are lost, "
+                                 "and the engine now runs on one thread");
 }
 
 void sw_thread_main(void) {
@@ -142,7 +162,10 @@ int sw_threads_start(int32_t n_helpers, int32_t timeout_ms) {
 }
 
 void sw_threads_stop(void) {
-    if (load(&pool.registered) == 0) return;
+    if (load(&pool.registered) == 0) { /* none left (the last one may have failed) */
+        pool.n_helpers = 0;
+        return;
+    }
     __atomic_store_n(&pool.quit, 1, __ATOMIC_SEQ_CST);
     __atomic_fetch_add(&pool.gen, 1, __ATOMIC_SEQ_CST);
     __builtin_wasm_memory_atomic_notify(&pool.gen, SW_MAX_THREADS);
@@ -158,6 +181,10 @@ void sw_parallel_for(int32_t n_tasks, sw_task_fn fn, void *arg) {
 }
 
 void sw_thread_main(void) {}
+
+void sw_thread_failed(void) {}
+
+int sw_threads_check(void) { return SW_OK; }
 
 int sw_threads_start(int32_t n_helpers, int32_t timeout_ms) {
     sw_clear_error();

@@ -30,4 +30,10 @@ typedef void (*sw_task_fn)(void *arg, int32_t task, int32_t thread);
  * runs its tasks serially on the calling thread. */
 void sw_parallel_for(int32_t n_tasks, sw_task_fn fn, void *arg);
 
+/* SW_OK, or (once) SW_ERR_STATE with the error set if a helper failed in a
+ * job since the last check (sw_thread_failed): the results of the jobs run
+ * since are incomplete. Every public entry point that runs jobs returns
+ * this at its end. */
+int sw_threads_check(void);
+
 #endif /* SW_THREADS_H */

@@ -49,6 +49,23 @@ for (const threads of [1, 2, 3]) {
   });
 }
 
+for (const threads of [2, 3]) {
+  test(`a helper that traps (${threads} threads): the job's call fails once, later ones run on thread 0`, async () => {
+    const engine = await loadEngine({ build: 'plain', urls: { 'plain-mt': pathToFileURL(POOL_WASM) }, threads });
+    try {
+      assert.equal(engine.exports.sw_threads_count(), threads);
+      const rc = engine.exports.check_trap(64);
+      assert.notEqual(rc, 0, 'the failure is reported');
+      assert.match(engine.lastError(), /a helper thread failed/);
+      assert.equal(engine.exports.sw_threads_count(), 1, 'the other helpers were stopped');
+      const ws = engine.alloc((300 + 2 * MAX_THREADS) * 4);
+      assert.equal(engine.exports.check_pool(ws, 20, 300), 0, 'the pool still works, on one thread');
+    } finally {
+      await engine.close();
+    }
+  });
+}
+
 test('thread pool under V8\'s baseline compiler only (--liftoff-only), where a wait once lost a thread index', () => {
   // A child process: V8 flags are per process. It prints check_pool's results.
   const script = `

@@ -41,6 +41,29 @@ static void task(void *arg, int32_t t, int32_t thread) {
     __atomic_fetch_add(&j->by_thread[thread], 1, __ATOMIC_SEQ_CST);
 }
 
+/* check_trap(): a job in which a helper traps in its first task (as an
+ * out-of-bounds access in a kernel would). Thread 0's tasks wait until a
+ * helper has taken one, so that one does. Returns sw_threads_check(), which
+ * must report the failure (and only once). */
+static volatile int32_t helper_started;
+
+static void trap_task(void *arg, int32_t t, int32_t thread) {
+    (void)arg; (void)t;
+    if (thread != 0) {
+        helper_started = 1;
+        __builtin_trap();
+    }
+    for (int64_t i = 0; i < 2000000000 && !helper_started; i++) {}
+}
+
+int32_t check_trap(int32_t n_tasks) {
+    helper_started = 0;
+    sw_parallel_for(n_tasks, trap_task, 0);
+    const int first = sw_threads_check();
+    const int second = sw_threads_check();
+    return first != SW_OK && second == SW_OK ? first : 0;
+}
+
 /* `ws` holds n_tasks + 2 * SW_MAX_THREADS int32. Returns the number of
  * failures; by_thread (ws + n_tasks + SW_MAX_THREADS) is left with the
  * tasks each thread ran over all jobs. */
