@@ -88,8 +88,9 @@ void sw_q8_linear_ref(const int8_t *wq, const float *ws, const float *b, int32_t
 /* ==== scalar: int8 attention, the reference ====
  *
  * One head (kernels.h, "int8 attention"): Q and K quantized per row, V per
- * column, to QA_LEVELS (12 bits); scores S = (float)(q_q . k_q) * ((s_q *
- * scale) * s_k); softmax with qa_exp; P quantized to QA_P_LEVELS (15 bits)
+ * column, to QA_LEVELS (12 bits); scores in log2 units S = (float)(q_q .
+ * k_q) * (((s_q * scale) * log2 e) * s_k); softmax as 2^(S - max) with
+ * qa_exp2_ref; P quantized to QA_P_LEVELS (15 bits)
  * with the one multiplier 32767 / sum, so sum_j P_q[j] stays near 32767
  * whatever n; out = (float)(P_q . v_q) * (s_v / 32767).
  *
@@ -99,37 +100,37 @@ void sw_q8_linear_ref(const int8_t *wq, const float *ws, const float *b, int32_t
 
 #define QA_LEVELS 2047.0f   /* |q|, |k|, |v| <= 2047: d * 2047^2 < 2^31 for d <= 512 */
 #define QA_P_LEVELS 32767.0f
-#define QA_EXP_LO (-87.0f)  /* exp(-87) ~ 1.6e-38: still normal, and rounds to P = 0 */
+#define QA_EXP2_LO (-126.0f) /* 2^-126: still normal, and rounds to P = 0 */
 
-/* exp(x) for x <= 0 (the softmax's x - max), as 2^n * p(r): n = round(x /
- * ln 2) by the 1.5 * 2^23 trick, r = x - n ln 2 in two steps (ln 2 split so
- * that n * QA_LN2_HI is exact), p the degree-5 Taylor polynomial (|r| <=
- * 0.35: relative error < 3e-6, far below P's step of 1/32767). Each
+/* 2^x for x <= 0: the scores are kept in log2 units (their multiplier
+ * carries log2 e), so the softmax is 2^(S - max) and its range reduction
+ * needs no split ln 2: n = round(x) by the 1.5 * 2^23 trick, r = x - n
+ * (exact), p(r) ~ 2^r the degree-5 Taylor polynomial of e^(r ln 2) (|r| <=
+ * 0.5: relative error < 3e-6, far below P's step of 1/32767). Each
  * operation its own statement, so no compiler fuses a multiply-add that the
- * SIMD version does in two roundings. exp(0) is exactly 1. */
+ * SIMD version does in two roundings. 2^0 is exactly 1. */
 #define QA_LOG2E 1.44269504f
-#define QA_LN2_HI 0.693145751953125f
-#define QA_LN2_LO 1.42860677e-06f
 #define QA_MAGIC 12582912.0f
-static float qa_exp_ref(float x) {
-    x = QA_EXP_LO < x ? x : QA_EXP_LO; /* f32x4.pmax(lo, x) */
-    float t = x * QA_LOG2E;
-    t = t + QA_MAGIC;
+#define QA_C5 1.33335581e-3f
+#define QA_C4 9.61812911e-3f
+#define QA_C3 5.55041087e-2f
+#define QA_C2 2.40226507e-1f
+#define QA_C1 6.93147181e-1f
+static float qa_exp2_ref(float x) {
+    x = QA_EXP2_LO < x ? x : QA_EXP2_LO; /* f32x4.pmax(lo, x) */
+    const float t = x + QA_MAGIC;
     int32_t tb, mb, ni;
     const float magic = QA_MAGIC;
     memcpy(&tb, &t, sizeof tb);
     memcpy(&mb, &magic, sizeof mb);
     ni = tb - mb;
     const float nf = t - QA_MAGIC;
-    float u = nf * QA_LN2_HI;
-    float r = x - u;
-    u = nf * QA_LN2_LO;
-    r = r - u;
-    float p = 8.33333333e-3f;
-    p = p * r; p = p + 4.16666667e-2f;
-    p = p * r; p = p + 1.66666667e-1f;
-    p = p * r; p = p + 0.5f;
-    p = p * r; p = p + 1.0f;
+    const float r = x - nf;
+    float p = QA_C5;
+    p = p * r; p = p + QA_C4;
+    p = p * r; p = p + QA_C3;
+    p = p * r; p = p + QA_C2;
+    p = p * r; p = p + QA_C1;
     p = p * r; p = p + 1.0f;
     const int32_t sb = (ni + 127) << 23; /* n >= -126: 2^n is a normal float */
     float s2;
@@ -198,6 +199,7 @@ void sw_attention_head_q8_ref(float *out, const float *q, const float *k, const 
         const float mq = q8_absmax(qi, d), inv = qa_inv(mq);
         float sqs = mq / QA_LEVELS;
         sqs = sqs * scale;
+        sqs = sqs * QA_LOG2E;
         for (int32_t c = 0; c < d; c++) qq[c] = (int16_t)q_round(qi[c] * inv, QA_LEVELS);
         float mx = -INFINITY;
         for (int32_t j = 0; j < n; j++) {
@@ -209,7 +211,7 @@ void sw_attention_head_q8_ref(float *out, const float *q, const float *k, const 
         }
         float lane[4] = {0.0f, 0.0f, 0.0f, 0.0f};
         for (int32_t j = 0; j < n; j++) {
-            e[j] = qa_exp_ref(e[j] - mx);
+            e[j] = qa_exp2_ref(e[j] - mx);
             lane[j & 3] += e[j];
         }
         const float sum = (lane[0] + lane[2]) + (lane[1] + lane[3]);
@@ -728,20 +730,18 @@ static inline float qa_bits_float(int32_t bits) {
     return f;
 }
 
-/* qa_exp_ref on four lanes, the same operations in the same order. */
-static inline v128_t qa_exp4(v128_t x) {
+/* qa_exp2_ref on four lanes, the same operations in the same order. */
+static inline v128_t qa_exp2x4(v128_t x) {
     const v128_t magic = wasm_f32x4_splat(QA_MAGIC);
-    x = wasm_f32x4_pmax(wasm_f32x4_splat(QA_EXP_LO), x);
-    const v128_t t = wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(QA_LOG2E)), magic);
+    x = wasm_f32x4_pmax(wasm_f32x4_splat(QA_EXP2_LO), x);
+    const v128_t t = wasm_f32x4_add(x, magic);
     const v128_t ni = wasm_i32x4_sub(t, magic);
-    const v128_t nf = wasm_f32x4_sub(t, magic);
-    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(nf, wasm_f32x4_splat(QA_LN2_HI)));
-    r = wasm_f32x4_sub(r, wasm_f32x4_mul(nf, wasm_f32x4_splat(QA_LN2_LO)));
-    v128_t p = wasm_f32x4_splat(8.33333333e-3f);
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.16666667e-2f));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.66666667e-1f));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(0.5f));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+    const v128_t r = wasm_f32x4_sub(x, wasm_f32x4_sub(t, magic));
+    v128_t p = wasm_f32x4_splat(QA_C5);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(QA_C4));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(QA_C3));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(QA_C2));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(QA_C1));
     p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
     return wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(ni, wasm_i32x4_splat(127)), 23));
 }
@@ -820,7 +820,7 @@ static void qa_pack_v(const qa_layout *L, const float *v, const float *mv, int32
     }
 }
 
-/* Row r of S (n valid of `len` columns, len a multiple of 4) -> exp(S -
+/* Row r of S (n valid of `len` columns, len a multiple of 4) -> 2^(S -
  * max), zero past n; returns 32767 / sum. Sums in four lanes, as the
  * reference. */
 static float qa_softmax_row(float *s, int32_t n, int32_t len) {
@@ -834,7 +834,7 @@ static float qa_softmax_row(float *s, int32_t n, int32_t len) {
     const v128_t m = wasm_f32x4_splat(mx), lane = wasm_i32x4_make(0, 1, 2, 3), nv = wasm_i32x4_splat(n);
     v128_t sum = wasm_f32x4_splat(0.0f);
     for (int32_t j = 0; j < len; j += 4) {
-        v128_t e = qa_exp4(wasm_f32x4_sub(wasm_v128_load(s + j), m));
+        v128_t e = qa_exp2x4(wasm_f32x4_sub(wasm_v128_load(s + j), m));
         if (j + 4 > n) e = wasm_v128_and(e, wasm_i32x4_lt(wasm_i32x4_add(lane, wasm_i32x4_splat(j)), nv));
         wasm_v128_store(s + j, e);
         sum = wasm_f32x4_add(sum, e);
@@ -901,6 +901,7 @@ void sw_attention_head_q8(float *out, const float *q, const float *k, const floa
             inv[r] = qa_inv(mq);
             sqs[r] = mq / QA_LEVELS;
             sqs[r] = sqs[r] * scale;
+            sqs[r] = sqs[r] * QA_LOG2E;
         }
         q8_pack_block(L.qa, q + (size_t)i0 * ld, (size_t)ld, rows, d, 0, L.dp, inv, ones, QA_LEVELS);
         /* S = (float)(Q_q K_q^T) * (sqs * sk) */
