@@ -459,8 +459,13 @@ static void head_task(void *arg, int32_t task, int32_t thread) {
     sw_ctx *c = j->c;
     const int32_t s = task / j->nh, h = task % j->nh;
     const size_t at = (size_t)c->seq_off[s] * j->H + (size_t)h * j->d;
-    sw_attention_head(c->a + at, c->q + at, c->k + at, c->v + at, c->seq_lens[s], j->d, j->H,
-                      j->scale, c->s + (size_t)thread * c->s_stride);
+    /* dtype int8: both products on integers as well (kernels.h, "int8 attention") */
+    if (c->m->cfg.quantize == SW_QUANT_INT8)
+        sw_attention_head_q8(c->a + at, c->q + at, c->k + at, c->v + at, c->seq_lens[s], j->d, j->H,
+                             j->scale, c->s + (size_t)thread * c->s_stride);
+    else
+        sw_attention_head(c->a + at, c->q + at, c->k + at, c->v + at, c->seq_lens[s], j->d, j->H,
+                          j->scale, c->s + (size_t)thread * c->s_stride);
 }
 
 /* Residual add + LayerNorm, rows split between tasks. */
@@ -561,7 +566,8 @@ int sw_ctx_forward(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
         (rc = sw_reserve(&c->a, &c->a_cap, T * H)) || (rc = sw_reserve(&c->f, &c->f_cap, T * (I > H ? I : H))))
         return rc;
     /* Attention scratch: one slice per thread, as heads run in parallel. */
-    c->s_stride = sw_attention_scratch(max_len, cfg->hidden_size / cfg->num_heads);
+    c->s_stride = cfg->quantize == SW_QUANT_INT8 ? sw_attention_q8_scratch(max_len, cfg->hidden_size / cfg->num_heads)
+                                                  : sw_attention_scratch(max_len, cfg->hidden_size / cfg->num_heads);
     if ((rc = sw_reserve(&c->s, &c->s_cap, c->s_stride * (size_t)sw_threads_count()))) return rc;
     if ((size_t)n_seq > c->seq_cap) {
         int32_t *p = (int32_t *)SW_REALLOC(c->seq_lens, (size_t)n_seq * sizeof *p);

@@ -123,4 +123,25 @@ void sw_q8_quantize_row_ref(const float *x, int32_t n, int8_t *q, float *scale);
 void sw_q8_linear_ref(const int8_t *wq, const float *ws, const float *b, int32_t in, int32_t out,
                       const float *x, int32_t m, float *y);
 
+/* ==== int8 attention (kernels_int8.c) ====
+ *
+ * sw_attention_head's contract (same arguments, same scratch use), for
+ * models loaded with dtype int8: the two products on integers. Q and K are
+ * quantized per row and V per column to 12 bits (|q| <= 2047), so a score's
+ * int32 sum is exact for d <= SW_QA_MAX_D; the softmax output P, in [0, 1],
+ * is quantized to 15 bits with one multiplier 32767 / sum(exp), so
+ * sum_j P_q[j] stays near 32767 and P_q . v_q fits int32 for any n. Heads
+ * wider than SW_QA_MAX_D, inputs holding an inf or NaN, and scores that
+ * could overflow a float run sw_attention_head (the _ref: sw_attention_head_ref)
+ * instead. The SIMD version matches the reference bit for bit. */
+#define SW_QA_MAX_D 512 /* floor((2^31 - 1) / 2047^2) */
+void sw_attention_head_q8_ref(float *out, const float *q, const float *k,
+                              const float *v, int32_t n, int32_t d, int32_t ld,
+                              float scale, float *scratch);
+void sw_attention_head_q8(float *out, const float *q, const float *k,
+                          const float *v, int32_t n, int32_t d, int32_t ld,
+                          float scale, float *scratch);
+/* Floats of scratch either needs (at least sw_attention_scratch(n, d)). */
+size_t sw_attention_q8_scratch(int32_t n, int32_t d);
+
 #endif /* SW_KERNELS_H */

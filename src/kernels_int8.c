@@ -5,10 +5,12 @@
  *
  * Contents:
  *   scalar        quantization of a row, the reference GEMM, and the whole
- *                 int8 path on targets without SIMD128 (weights row-major)
+ *                 int8 path on targets without SIMD128 (weights row-major);
+ *                 the reference int8 attention head
  *   SIMD128       weights in int16 panels; activations quantized once per
  *                 call into pair-interleaved row groups; a 4 x 8 register
- *                 tile on i32x4.dot_i16x8_s (8 multiply-adds per instruction)
+ *                 tile on i32x4.dot_i16x8_s (8 multiply-adds per instruction);
+ *                 the int8 attention head on the same tile
  *
  * Tested by tests/c/test_kernels.c: the SIMD version against the reference,
  * bit for bit (the sums are exact integers and the float steps are the same
@@ -27,13 +29,16 @@
 /* round(v) to nearest even, clamped to [-127, 127]; NaN -> 0 (converting a
  * NaN or out-of-range float to int is undefined in C). The SIMD code
  * (q8_quantize8) rounds by adding 1.5 * 2^23, which gives the same value for
- * every v it is used on (rows that are finite, where |v| < 127.5). */
-static inline int32_t q8_round(float v) {
+ * every v it is used on (rows that are finite, where |v| < 127.5). q_round
+ * is the same with another limit (the int8 attention's 2047 and 32767). */
+static inline int32_t q_round(float v, float lim) {
     float r = rintf(v);
-    if (r > 127.0f) r = 127.0f;
-    if (r < -127.0f) r = -127.0f;
+    if (r > lim) r = lim;
+    if (r < -lim) r = -lim;
     return r == r ? (int32_t)r : 0;
 }
+
+static inline int32_t q8_round(float v) { return q_round(v, 127.0f); }
 
 /* max |x[k]| of a row; NaN if the row has one (a NaN is never skipped). */
 static float q8_absmax(const float *x, int32_t n) {
@@ -80,6 +85,151 @@ void sw_q8_linear_ref(const int8_t *wq, const float *ws, const float *b, int32_t
     }
 }
 
+/* ==== scalar: int8 attention, the reference ====
+ *
+ * One head (kernels.h, "int8 attention"): Q and K quantized per row, V per
+ * column, to QA_LEVELS (12 bits); scores in log2 units S = (float)(q_q .
+ * k_q) * (((s_q * scale) * log2 e) * s_k); softmax as 2^(S - max) with
+ * qa_exp2_ref; P quantized to QA_P_LEVELS (15 bits)
+ * with the one multiplier 32767 / sum, so sum_j P_q[j] stays near 32767
+ * whatever n; out = (float)(P_q . v_q) * (s_v / 32767).
+ *
+ * The SIMD version does the same float operations in the same order, so
+ * the two agree bit for bit; where it sums in four lanes (the softmax's
+ * denominator), so does this one. */
+
+#define QA_LEVELS 2047.0f   /* |q|, |k|, |v| <= 2047: d * 2047^2 < 2^31 for d <= 512 */
+#define QA_P_LEVELS 32767.0f
+#define QA_EXP2_LO (-126.0f) /* 2^-126: still normal, and rounds to P = 0 */
+
+/* 2^x for x <= 0: the scores are kept in log2 units (their multiplier
+ * carries log2 e), so the softmax is 2^(S - max) and its range reduction
+ * needs no split ln 2: n = round(x) by the 1.5 * 2^23 trick, r = x - n
+ * (exact), p(r) ~ 2^r the degree-5 Taylor polynomial of e^(r ln 2) (|r| <=
+ * 0.5: relative error < 3e-6, far below P's step of 1/32767). Each
+ * operation its own statement, so no compiler fuses a multiply-add that the
+ * SIMD version does in two roundings. 2^0 is exactly 1. */
+#define QA_LOG2E 1.44269504f
+#define QA_MAGIC 12582912.0f
+#define QA_C5 1.33335581e-3f
+#define QA_C4 9.61812911e-3f
+#define QA_C3 5.55041087e-2f
+#define QA_C2 2.40226507e-1f
+#define QA_C1 6.93147181e-1f
+static float qa_exp2_ref(float x) {
+    x = QA_EXP2_LO < x ? x : QA_EXP2_LO; /* f32x4.pmax(lo, x) */
+    const float t = x + QA_MAGIC;
+    int32_t tb, mb, ni;
+    const float magic = QA_MAGIC;
+    memcpy(&tb, &t, sizeof tb);
+    memcpy(&mb, &magic, sizeof mb);
+    ni = tb - mb;
+    const float nf = t - QA_MAGIC;
+    const float r = x - nf;
+    float p = QA_C5;
+    p = p * r; p = p + QA_C4;
+    p = p * r; p = p + QA_C3;
+    p = p * r; p = p + QA_C2;
+    p = p * r; p = p + QA_C1;
+    p = p * r; p = p + 1.0f;
+    const int32_t sb = (ni + 127) << 23; /* n >= -126: 2^n is a normal float */
+    float s2;
+    memcpy(&s2, &sb, sizeof s2);
+    return p * s2;
+}
+
+/* Whether the integer path applies: finite inputs (`finite`: no inf or NaN
+ * in q, k, v; qmax, kmax their largest |q|, |k|), a head narrow enough for the int32 sums, and scores that
+ * cannot overflow (|S| <= about qmax * kmax * scale * d). Else the float
+ * kernel runs. */
+static int qa_usable(float qmax, float kmax, int finite, float scale, int32_t d) {
+    if (d > SW_QA_MAX_D || !finite) return 0;
+    float b = qmax * kmax;
+    b = b * scale;
+    b = b * (float)d;
+    return b <= 1e30f;
+}
+
+/* 2047 / max (0 for a zero or non-finite max) and max / 2047 */
+static inline float qa_inv(float mx) { return mx > 0.0f && mx <= 3.4028234663852886e38f ? QA_LEVELS / mx : 0.0f; }
+
+void sw_attention_head_q8_ref(float *out, const float *q, const float *k, const float *v, int32_t n, int32_t d,
+                              int32_t ld, float scale, float *scratch) {
+    if (n <= 0 || d <= 0) return;
+    if (d > SW_QA_MAX_D) { sw_attention_head_ref(out, q, k, v, n, d, ld, scale, scratch); return; }
+    /* scratch: kq, vq [n x d] int16; qq [d] int16; pq [n] int32; sk, e [n]; sv [d] */
+    int16_t *kq = (int16_t *)scratch, *vq = kq + (size_t)n * d, *qq = vq + (size_t)n * d;
+    int32_t *pq = (int32_t *)(void *)(scratch + ((size_t)n * d + ((size_t)d + 1) / 2));
+    float *sk = (float *)(pq + n), *e = sk + n, *sv = e + n;
+    float qmax = 0.0f, kmax = 0.0f;
+    int finite = 1;
+    for (int32_t i = 0; i < n; i++) {
+        const float mq = q8_absmax(q + (size_t)i * ld, d), mk = q8_absmax(k + (size_t)i * ld, d);
+        finite &= mq <= 3.4028234663852886e38f && mk <= 3.4028234663852886e38f;
+        if (mq > qmax) qmax = mq;
+        if (mk > kmax) kmax = mk;
+        sk[i] = mk;
+    }
+    for (int32_t c = 0; c < d; c++) {
+        float mv = 0.0f;
+        for (int32_t j = 0; j < n; j++) {
+            const float a = fabsf(v[(size_t)j * ld + c]);
+            finite &= a <= 3.4028234663852886e38f;
+            if (a > mv) mv = a;
+        }
+        sv[c] = mv;
+    }
+    if (!qa_usable(qmax, kmax, finite, scale, d)) {
+        sw_attention_head_ref(out, q, k, v, n, d, ld, scale, scratch);
+        return;
+    }
+    for (int32_t j = 0; j < n; j++) {
+        const float inv = qa_inv(sk[j]);
+        for (int32_t c = 0; c < d; c++) kq[(size_t)j * d + c] = (int16_t)q_round(k[(size_t)j * ld + c] * inv, QA_LEVELS);
+        sk[j] = sk[j] / QA_LEVELS;
+    }
+    for (int32_t c = 0; c < d; c++) {
+        const float inv = qa_inv(sv[c]);
+        for (int32_t j = 0; j < n; j++) vq[(size_t)j * d + c] = (int16_t)q_round(v[(size_t)j * ld + c] * inv, QA_LEVELS);
+        sv[c] = sv[c] / QA_LEVELS;
+        sv[c] = sv[c] / QA_P_LEVELS;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        const float *qi = q + (size_t)i * ld;
+        const float mq = q8_absmax(qi, d), inv = qa_inv(mq);
+        float sqs = mq / QA_LEVELS;
+        sqs = sqs * scale;
+        sqs = sqs * QA_LOG2E;
+        for (int32_t c = 0; c < d; c++) qq[c] = (int16_t)q_round(qi[c] * inv, QA_LEVELS);
+        float mx = -INFINITY;
+        for (int32_t j = 0; j < n; j++) {
+            int32_t acc = 0;
+            for (int32_t c = 0; c < d; c++) acc += (int32_t)qq[c] * kq[(size_t)j * d + c];
+            const float t = sqs * sk[j];
+            e[j] = (float)acc * t;
+            if (e[j] > mx) mx = e[j];
+        }
+        float lane[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int32_t j = 0; j < n; j++) {
+            e[j] = qa_exp2_ref(e[j] - mx);
+            lane[j & 3] += e[j];
+        }
+        const float sum = (lane[0] + lane[2]) + (lane[1] + lane[3]);
+        const float r = QA_P_LEVELS / sum;
+        for (int32_t j = 0; j < n; j++) pq[j] = q_round(e[j] * r, QA_P_LEVELS);
+        for (int32_t c = 0; c < d; c++) {
+            int32_t acc = 0; /* |acc| <= (32767 + n / 2) * 2047 < 2^31 */
+            for (int32_t j = 0; j < n; j++) acc += pq[j] * (int32_t)vq[(size_t)j * d + c];
+            out[(size_t)i * ld + c] = (float)acc * sv[c];
+        }
+    }
+}
+
+/* 4-byte units of scratch the reference needs */
+static size_t qa_ref_scratch(int32_t n, int32_t d) {
+    return (size_t)n * d + ((size_t)d + 1) / 2 + 3 * (size_t)n + (size_t)d;
+}
+
 /* Checks shared by both builds: sizes, K bound, finite weights. */
 static int q8_check(const sw_linear *l) {
     if (l->in < 0 || l->out < 0 || l->in > SW_Q8_MAX_IN) return -3;
@@ -121,6 +271,11 @@ size_t sw_linear_q8_bytes(const sw_linear *l) {
 
 void sw_linear_forward_q8(const sw_linear *l, const float *x, int32_t m, float *y) {
     sw_q8_linear_ref((const int8_t *)l->q8, l->q8_scale, l->b, l->in, l->out, x, m, y);
+}
+
+void sw_attention_head_q8(float *out, const float *q, const float *k, const float *v, int32_t n, int32_t d,
+                          int32_t ld, float scale, float *scratch) {
+    sw_attention_head_q8_ref(out, q, k, v, n, d, ld, scale, scratch);
 }
 
 #else /* __wasm_simd128__ */
@@ -250,9 +405,11 @@ static inline v128_t q8_quantize8(const float *x, v128_t inv) {
 /* Quantizes pairs [kp0, kp0 + kc) of rows 0..rows-1 of x (stride ld, n
  * columns) into a[(kp - kp0) * QMR + r] (pairs of int16 as one int32); rows
  * past `rows`, columns past n and rows that are not finite are 0 (what
- * q8_round gives them: their multiplier is 0 and x * 0 is 0 or NaN). */
+ * q8_round gives them: their multiplier is 0 and x * 0 is 0 or NaN). `lim`
+ * is the quantization's limit (127 for a Linear layer): the vector path
+ * needs none, as the values it sees round to at most lim. */
 static void q8_pack_block(int32_t *a, const float *x, size_t ld, int32_t rows, int32_t n,
-                          int32_t kp0, int32_t kc, const float *inv, const int *finite) {
+                          int32_t kp0, int32_t kc, const float *inv, const int *finite, float lim) {
     int32_t kp = 0;
     if (rows == QMR && finite[0] && finite[1] && finite[2] && finite[3]) {
         /* 4 rows x 8 columns: four vectors of 4 pairs, transposed as i32 lanes */
@@ -279,8 +436,8 @@ static void q8_pack_block(int32_t *a, const float *x, size_t ld, int32_t rows, i
             int16_t pair[2] = {0, 0};
             if (r < rows && finite[r]) {
                 const float *xr = x + (size_t)r * ld;
-                pair[0] = (int16_t)q8_round(xr[k] * inv[r]);
-                if (k + 1 < n) pair[1] = (int16_t)q8_round(xr[k + 1] * inv[r]);
+                pair[0] = (int16_t)q_round(xr[k] * inv[r], lim);
+                if (k + 1 < n) pair[1] = (int16_t)q_round(xr[k + 1] * inv[r], lim);
             }
             memcpy(a + kp * QMR + r, pair, sizeof pair);
         }
@@ -409,7 +566,7 @@ static void q8_rows_blocked(const sw_linear *l, const q8_plan *P, const float *x
             q8_row_group_factors(xi, (size_t)in, rows, in, inv, sx, finite);
             for (int32_t k0 = 0; k0 < P->KP; k0 += P->kc_max) {
                 const int32_t kc = P->KP - k0 < P->kc_max ? P->KP - k0 : P->kc_max;
-                q8_pack_block(a, xi, (size_t)in, rows, in, k0, kc, inv, finite);
+                q8_pack_block(a, xi, (size_t)in, rows, in, k0, kc, inv, finite, 127.0f);
                 for (int32_t p = p0; p < p1; p++)
                     q8_tile(a, w16 + ((size_t)p * P->KP + k0) * QNR * 2, kc, acc + (p - p0) * QMR * QNR, k0 > 0);
             }
@@ -448,7 +605,7 @@ static void q8_pack_task(void *arg, int32_t task, int32_t thread) {
     (void)thread;
     q8_row_group_factors(j->x + (size_t)i0 * in, (size_t)in, rows, in, inv, j->sxs + (size_t)task * QMR, finite);
     q8_pack_block(j->xa + (size_t)task * j->group_ints, j->x + (size_t)i0 * in, (size_t)in, rows, in, 0,
-                  j->P->KP, inv, finite);
+                  j->P->KP, inv, finite, 127.0f);
 }
 
 static void q8_product_task(void *arg, int32_t task, int32_t thread) {
@@ -501,4 +658,299 @@ void sw_linear_forward_q8(const sw_linear *l, const float *x, int32_t m, float *
     free(xq);
 }
 
+/* ==== SIMD128: int8 attention ====
+ *
+ * sw_attention_head_q8_ref's arithmetic on the Linear layers' tile
+ * (q8_tile, 4 query rows x 8 columns on i32x4.dot_i16x8_s), both products:
+ *   S[4 x n] = Q_q K_q^T   K_q packed as the tile's weights: panels of 8 keys,
+ *                          pairs of head columns (kp below)
+ *   P_q      = softmax(S), quantized, packed as the tile's activations
+ *                          (pairs of keys)
+ *   O[4 x d] = P_q V_q     V_q packed as weights: panels of 8 head columns,
+ *                          pairs of keys (vp below)
+ * Everything lives in the caller's scratch (sw_attention_q8_scratch): no
+ * malloc, as heads run on helper threads (threads.h). */
+
+typedef struct qa_layout {
+    int32_t nk, dp, np, nv; /* key panels, d pairs, key pairs, column panels */
+    int32_t *kp, *vp, *qa, *pa;
+    float *mq, *sk, *mv, *ov, *s;
+} qa_layout;
+
+static size_t qa_layout_make(qa_layout *L, int32_t n, int32_t d, float *base) {
+    L->nk = (n + QNR - 1) / QNR;
+    L->dp = (d + 1) / 2;
+    L->np = (n + 1) / 2;
+    L->nv = (d + QNR - 1) / QNR;
+    size_t at = 0;
+#define QA_TAKE(ptr, type, count) \
+    do { if (base) L->ptr = (type *)(void *)(base + at); at += ((size_t)(count) + 3) & ~(size_t)3; } while (0)
+    QA_TAKE(kp, int32_t, (size_t)L->nk * L->dp * QNR);
+    QA_TAKE(vp, int32_t, (size_t)L->nv * L->np * QNR);
+    QA_TAKE(qa, int32_t, (size_t)QMR * L->dp);
+    QA_TAKE(pa, int32_t, (size_t)QMR * L->np);
+    QA_TAKE(mq, float, n);
+    QA_TAKE(sk, float, (size_t)L->nk * QNR);
+    QA_TAKE(mv, float, d);
+    QA_TAKE(ov, float, (size_t)L->nv * QNR);
+    QA_TAKE(s, float, (size_t)QMR * L->nk * QNR);
+#undef QA_TAKE
+    return at;
+}
+
+static size_t qa_simd_scratch(int32_t n, int32_t d) {
+    qa_layout L;
+    return qa_layout_make(&L, n, d, NULL);
+}
+
+/* max |x[0..n)| as the bits of a float (q8_row_group_factors' trick): a
+ * value >= 0x7f800000 means an inf or NaN. */
+static int32_t qa_absmax_bits(const float *x, int32_t n) {
+    const v128_t absmask = wasm_i32x4_splat(0x7fffffff);
+    v128_t m0 = wasm_i32x4_splat(0), m1 = m0;
+    int32_t k = 0;
+    for (; k + 8 <= n; k += 8) {
+        m0 = wasm_i32x4_max(m0, wasm_v128_and(wasm_v128_load(x + k), absmask));
+        m1 = wasm_i32x4_max(m1, wasm_v128_and(wasm_v128_load(x + k + 4), absmask));
+    }
+    for (; k < n; k++) {
+        int32_t bits;
+        memcpy(&bits, x + k, sizeof bits);
+        m0 = wasm_i32x4_max(m0, wasm_i32x4_splat(bits & 0x7fffffff));
+    }
+    m0 = wasm_i32x4_max(m0, m1);
+    m0 = wasm_i32x4_max(m0, wasm_i32x4_shuffle(m0, m0, 2, 3, 0, 1));
+    m0 = wasm_i32x4_max(m0, wasm_i32x4_shuffle(m0, m0, 1, 0, 3, 2));
+    return wasm_i32x4_extract_lane(m0, 0);
+}
+
+static inline float qa_bits_float(int32_t bits) {
+    float f;
+    memcpy(&f, &bits, sizeof f);
+    return f;
+}
+
+/* qa_exp2_ref on four lanes, the same operations in the same order. */
+static inline v128_t qa_exp2x4(v128_t x) {
+    const v128_t magic = wasm_f32x4_splat(QA_MAGIC);
+    x = wasm_f32x4_pmax(wasm_f32x4_splat(QA_EXP2_LO), x);
+    const v128_t t = wasm_f32x4_add(x, magic);
+    const v128_t ni = wasm_i32x4_sub(t, magic);
+    const v128_t r = wasm_f32x4_sub(x, wasm_f32x4_sub(t, magic));
+    v128_t p = wasm_f32x4_splat(QA_C5);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(QA_C4));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(QA_C3));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(QA_C2));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(QA_C1));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.0f));
+    return wasm_f32x4_mul(p, wasm_i32x4_shl(wasm_i32x4_add(ni, wasm_i32x4_splat(127)), 23));
+}
+
+/* kp[((p * dp + cp) * QNR + jj)] = the pair (k_q[j][2cp], k_q[j][2cp + 1]) of
+ * key j = p * QNR + jj; zero for keys past n and the column past d. */
+static void qa_pack_k(const qa_layout *L, const float *k, int32_t n, int32_t d, size_t ld) {
+    for (int32_t j = 0; j < L->nk * QNR; j++) {
+        int32_t *dst = L->kp + (size_t)(j / QNR) * L->dp * QNR + j % QNR;
+        if (j >= n) {
+            for (int32_t cp = 0; cp < L->dp; cp++) dst[(size_t)cp * QNR] = 0;
+            L->sk[j] = 0.0f;
+            continue;
+        }
+        const float *kj = k + (size_t)j * ld;
+        const float mk = L->sk[j], inv = qa_inv(mk);
+        int32_t cp = 0;
+        const v128_t vi = wasm_f32x4_splat(inv);
+        for (; 2 * cp + 8 <= d; cp += 4) {
+            const v128_t r = q8_quantize8(kj + 2 * cp, vi);
+            wasm_v128_store32_lane(dst + (size_t)(cp + 0) * QNR, r, 0);
+            wasm_v128_store32_lane(dst + (size_t)(cp + 1) * QNR, r, 1);
+            wasm_v128_store32_lane(dst + (size_t)(cp + 2) * QNR, r, 2);
+            wasm_v128_store32_lane(dst + (size_t)(cp + 3) * QNR, r, 3);
+        }
+        for (; cp < L->dp; cp++) {
+            int16_t pair[2] = {(int16_t)q_round(kj[2 * cp] * inv, QA_LEVELS), 0};
+            if (2 * cp + 1 < d) pair[1] = (int16_t)q_round(kj[2 * cp + 1] * inv, QA_LEVELS);
+            memcpy(dst + (size_t)cp * QNR, pair, sizeof pair);
+        }
+        L->sk[j] = mk / QA_LEVELS;
+    }
+}
+
+/* vp[(p * np + jp) * QNR + cc] = the pair (v_q[2jp][c], v_q[2jp + 1][c]) of
+ * column c = p * QNR + cc; zero past n and d. mv[c] holds max_j |v[j][c]|
+ * on entry; ov[c] = (mv / 2047) / 32767 on return. */
+static void qa_pack_v(const qa_layout *L, const float *v, const float *mv, int32_t n, int32_t d, size_t ld) {
+    float inv[QNR];
+    for (int32_t p = 0; p < L->nv; p++) {
+        const int32_t c0 = p * QNR, cols = d - c0 < QNR ? d - c0 : QNR;
+        for (int32_t cc = 0; cc < QNR; cc++) {
+            inv[cc] = cc < cols ? qa_inv(mv[c0 + cc]) : 0.0f;
+            float s = cc < cols ? mv[c0 + cc] / QA_LEVELS : 0.0f;
+            L->ov[c0 + cc] = s / QA_P_LEVELS;
+        }
+        int32_t *dst = L->vp + (size_t)p * L->np * QNR;
+        if (cols == QNR) {
+            const v128_t magic = wasm_f32x4_splat(QA_MAGIC);
+            const v128_t i0 = wasm_v128_load(inv), i1 = wasm_v128_load(inv + 4);
+            for (int32_t jp = 0; jp < L->np; jp++) {
+                v128_t rw[2];
+                for (int t = 0; t < 2; t++) {
+                    const int32_t j = 2 * jp + t;
+                    if (j >= n) { rw[t] = wasm_i32x4_splat(0); continue; }
+                    const float *x = v + (size_t)j * ld + c0;
+                    /* as q8_quantize8, with a multiplier per lane */
+                    v128_t a = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x), i0), magic);
+                    v128_t b = wasm_f32x4_add(wasm_f32x4_mul(wasm_v128_load(x + 4), i1), magic);
+                    rw[t] = wasm_i16x8_narrow_i32x4(wasm_i32x4_sub(a, magic), wasm_i32x4_sub(b, magic));
+                }
+                wasm_v128_store(dst + (size_t)jp * QNR, wasm_i16x8_shuffle(rw[0], rw[1], 0, 8, 1, 9, 2, 10, 3, 11));
+                wasm_v128_store(dst + (size_t)jp * QNR + 4, wasm_i16x8_shuffle(rw[0], rw[1], 4, 12, 5, 13, 6, 14, 7, 15));
+            }
+            continue;
+        }
+        for (int32_t jp = 0; jp < L->np; jp++)
+            for (int32_t cc = 0; cc < QNR; cc++) {
+                int16_t pair[2] = {0, 0};
+                for (int t = 0; t < 2; t++) {
+                    const int32_t j = 2 * jp + t;
+                    if (cc < cols && j < n) pair[t] = (int16_t)q_round(v[(size_t)j * ld + c0 + cc] * inv[cc], QA_LEVELS);
+                }
+                memcpy(dst + (size_t)jp * QNR + cc, pair, sizeof pair);
+            }
+    }
+}
+
+/* Row r of S (n valid of `len` columns, len a multiple of 4) -> 2^(S -
+ * max), zero past n; returns 32767 / sum. Sums in four lanes, as the
+ * reference. */
+static float qa_softmax_row(float *s, int32_t n, int32_t len) {
+    const int32_t n4 = n & ~3;
+    v128_t vm = wasm_f32x4_splat(-INFINITY);
+    for (int32_t j = 0; j < n4; j += 4) vm = wasm_f32x4_pmax(vm, wasm_v128_load(s + j));
+    vm = wasm_f32x4_pmax(vm, wasm_i32x4_shuffle(vm, vm, 2, 3, 0, 1));
+    vm = wasm_f32x4_pmax(vm, wasm_i32x4_shuffle(vm, vm, 1, 0, 3, 2));
+    float mx = wasm_f32x4_extract_lane(vm, 0);
+    for (int32_t j = n4; j < n; j++) if (s[j] > mx) mx = s[j];
+    const v128_t m = wasm_f32x4_splat(mx), lane = wasm_i32x4_make(0, 1, 2, 3), nv = wasm_i32x4_splat(n);
+    v128_t sum = wasm_f32x4_splat(0.0f);
+    for (int32_t j = 0; j < len; j += 4) {
+        v128_t e = qa_exp2x4(wasm_f32x4_sub(wasm_v128_load(s + j), m));
+        if (j + 4 > n) e = wasm_v128_and(e, wasm_i32x4_lt(wasm_i32x4_add(lane, wasm_i32x4_splat(j)), nv));
+        wasm_v128_store(s + j, e);
+        sum = wasm_f32x4_add(sum, e);
+    }
+    sum = wasm_f32x4_add(sum, wasm_i32x4_shuffle(sum, sum, 2, 3, 0, 1)); /* (l0 + l2), (l1 + l3) */
+    const float total = wasm_f32x4_extract_lane(sum, 0) + wasm_f32x4_extract_lane(sum, 1);
+    return QA_P_LEVELS / total;
+}
+
+void sw_attention_head_q8(float *out, const float *q, const float *k, const float *v, int32_t n, int32_t d,
+                          int32_t ld, float scale, float *scratch) {
+    if (n <= 0 || d <= 0) return;
+    if (d > SW_QA_MAX_D) { sw_attention_head(out, q, k, v, n, d, ld, scale, scratch); return; }
+    qa_layout L;
+    qa_layout_make(&L, n, d, scratch);
+    /* maxima first: they decide between this path and the float one */
+    int32_t qbits = 0, kbits = 0;
+    for (int32_t i = 0; i < n; i++) {
+        const int32_t bq = qa_absmax_bits(q + (size_t)i * ld, d), bk = qa_absmax_bits(k + (size_t)i * ld, d);
+        if (bq > qbits) qbits = bq;
+        if (bk > kbits) kbits = bk;
+        L.mq[i] = qa_bits_float(bq);
+        L.sk[i] = qa_bits_float(bk);
+    }
+    /* column maxima of V, as bits: those of a non-negative finite float are
+     * that float, so L.mv then holds the maxima */
+    int32_t *mvb = (int32_t *)(void *)L.mv;
+    int32_t vbits = 0;
+    {
+        const v128_t absmask = wasm_i32x4_splat(0x7fffffff);
+        const int32_t d4 = d & ~3;
+        for (int32_t c = 0; c < d; c++) mvb[c] = 0;
+        for (int32_t j = 0; j < n; j++) {
+            const float *vj = v + (size_t)j * ld;
+            int32_t c = 0;
+            for (; c < d4; c += 4)
+                wasm_v128_store(mvb + c, wasm_i32x4_max(wasm_v128_load(mvb + c),
+                                                        wasm_v128_and(wasm_v128_load(vj + c), absmask)));
+            for (; c < d; c++) {
+                int32_t bits;
+                memcpy(&bits, vj + c, sizeof bits);
+                bits &= 0x7fffffff;
+                if (bits > mvb[c]) mvb[c] = bits;
+            }
+        }
+        for (int32_t c = 0; c < d; c++) if (mvb[c] > vbits) vbits = mvb[c];
+    }
+    const int finite = qbits < 0x7f800000 && kbits < 0x7f800000 && vbits < 0x7f800000;
+    if (!qa_usable(qa_bits_float(qbits), qa_bits_float(kbits), finite, scale, d)) {
+        sw_attention_head(out, q, k, v, n, d, ld, scale, scratch);
+        return;
+    }
+    qa_pack_v(&L, v, L.mv, n, d, (size_t)ld);
+    qa_pack_k(&L, k, n, d, (size_t)ld);
+
+    const int32_t slen = L.nk * QNR;
+    const int ones[QMR] = {1, 1, 1, 1};
+    int32_t acc[QMR * QNR] __attribute__((aligned(16)));
+    for (int32_t i0 = 0; i0 < n; i0 += QMR) {
+        const int32_t rows = n - i0 < QMR ? n - i0 : QMR;
+        float inv[QMR], sqs[QMR];
+        for (int32_t r = 0; r < QMR; r++) {
+            const float mq = r < rows ? L.mq[i0 + r] : 0.0f;
+            inv[r] = qa_inv(mq);
+            sqs[r] = mq / QA_LEVELS;
+            sqs[r] = sqs[r] * scale;
+            sqs[r] = sqs[r] * QA_LOG2E;
+        }
+        q8_pack_block(L.qa, q + (size_t)i0 * ld, (size_t)ld, rows, d, 0, L.dp, inv, ones, QA_LEVELS);
+        /* S = (float)(Q_q K_q^T) * (sqs * sk) */
+        for (int32_t p = 0; p < L.nk; p++) {
+            q8_tile(L.qa, (const int16_t *)(L.kp + (size_t)p * L.dp * QNR), L.dp, acc, 0);
+            const v128_t k0 = wasm_v128_load(L.sk + p * QNR), k1 = wasm_v128_load(L.sk + p * QNR + 4);
+            for (int32_t r = 0; r < rows; r++) {
+                const v128_t sr = wasm_f32x4_splat(sqs[r]);
+                float *sp = L.s + (size_t)r * slen + p * QNR;
+                wasm_v128_store(sp, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_v128_load(acc + r * QNR)),
+                                                   wasm_f32x4_mul(sr, k0)));
+                wasm_v128_store(sp + 4, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_v128_load(acc + r * QNR + 4)),
+                                                       wasm_f32x4_mul(sr, k1)));
+            }
+        }
+        float pr[QMR];
+        for (int32_t r = 0; r < rows; r++) pr[r] = qa_softmax_row(L.s + (size_t)r * slen, n, slen);
+        q8_pack_block(L.pa, L.s, (size_t)slen, rows, n, 0, L.np, pr, ones, QA_P_LEVELS);
+        /* O = (float)(P_q V_q) * ov */
+        for (int32_t p = 0; p < L.nv; p++) {
+            q8_tile(L.pa, (const int16_t *)(L.vp + (size_t)p * L.np * QNR), L.np, acc, 0);
+            const int32_t c0 = p * QNR, cols = d - c0 < QNR ? d - c0 : QNR;
+            if (cols == QNR) {
+                const v128_t o0 = wasm_v128_load(L.ov + c0), o1 = wasm_v128_load(L.ov + c0 + 4);
+                for (int32_t r = 0; r < rows; r++) {
+                    float *dst = out + (size_t)(i0 + r) * ld + c0;
+                    wasm_v128_store(dst, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_v128_load(acc + r * QNR)), o0));
+                    wasm_v128_store(dst + 4, wasm_f32x4_mul(wasm_f32x4_convert_i32x4(wasm_v128_load(acc + r * QNR + 4)), o1));
+                }
+            } else {
+                for (int32_t r = 0; r < rows; r++)
+                    for (int32_t cc = 0; cc < cols; cc++)
+                        out[(size_t)(i0 + r) * ld + c0 + cc] = (float)acc[r * QNR + cc] * L.ov[c0 + cc];
+            }
+        }
+    }
+}
+
 #endif /* __wasm_simd128__ */
+
+/* ==== int8 attention: scratch ==== */
+
+size_t sw_attention_q8_scratch(int32_t n, int32_t d) {
+    if (n <= 0 || d <= 0) return 1;
+    size_t need = sw_attention_scratch(n, d); /* the float kernel, where it falls back */
+    if (qa_ref_scratch(n, d) > need) need = qa_ref_scratch(n, d);
+#ifdef __wasm_simd128__
+    if (qa_simd_scratch(n, d) > need) need = qa_simd_scratch(n, d);
+#endif
+    return need;
+}
+

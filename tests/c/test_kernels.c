@@ -619,6 +619,94 @@ static void test_attention(void) {
     }
 }
 
+/* ==== int8 attention ==== */
+
+/* One head through sw_attention_head_q8 and its reference (bit for bit),
+ * and near the float reference: the quantization steps are ~1/4096 of
+ * max |q|, |k|, |v| and 1/32767 for P, so the output moves by a small
+ * multiple of max |v| / 1000. `fallback`: inputs the integer path refuses,
+ * where the result must be the float kernel's exactly. */
+static void q8_attention_case(const char *what, const float *q, const float *k, const float *v, int32_t n,
+                              int32_t d, int32_t ld, float scale, int fallback) {
+    char label[128];
+    const size_t len = (size_t)n * ld, ns = sw_attention_q8_scratch(n, d);
+    float *ref = alloc_out(len), *out = alloc_out(len), *f32 = alloc_out(len);
+    float *s_ref = alloc_out(ns), *s = alloc_out(ns), *s32 = alloc_out(sw_attention_scratch(n, d));
+    CHECK("int8 attention scratch covers the float kernel's", ns >= sw_attention_scratch(n, d));
+    for (size_t i = 0; i < len; i++) ref[i] = out[i] = f32[i] = -7.0f; /* outside the head: untouched */
+    sw_attention_head_q8_ref(ref, q, k, v, n, d, ld, scale, s_ref);
+    sw_attention_head_q8(out, q, k, v, n, d, ld, scale, s);
+    snprintf(label, sizeof label, "int8 attention %s n=%d d=%d ld=%d", what, n, d, ld);
+    CHECK(label, canary_ok(out, len) && canary_ok(ref, len) && canary_ok(s, ns) && canary_ok(s_ref, ns));
+    if (fallback) { /* each runs its float counterpart */
+        sw_attention_head(f32, q, k, v, n, d, ld, scale, s32);
+        snprintf(label, sizeof label, "int8 attention %s n=%d d=%d: falls back to the float kernel", what, n, d);
+        check_exact(label, out, f32, len);
+        sw_attention_head_ref(f32, q, k, v, n, d, ld, scale, s32);
+        snprintf(label, sizeof label, "int8 attention %s n=%d d=%d: reference falls back to the float one", what, n, d);
+        check_exact(label, ref, f32, len);
+    } else {
+        snprintf(label, sizeof label, "int8 attention %s n=%d d=%d ld=%d: SIMD = reference", what, n, d, ld);
+        check_exact(label, out, ref, len);
+        sw_attention_head_ref(f32, q, k, v, n, d, ld, scale, s32);
+        float vmax = 0.0f;
+        for (int32_t j = 0; j < n; j++)
+            for (int32_t c = 0; c < d; c++) vmax = fmaxf(vmax, fabsf(v[(size_t)j * ld + c]));
+        snprintf(label, sizeof label, "int8 attention %s n=%d d=%d: near the float reference", what, n, d);
+        check_tensor(label, out, f32, len, 1e-2 * vmax, 0.0);
+    }
+    free(ref); free(out); free(f32); free(s_ref); free(s); free(s32);
+}
+
+static void test_q8_attention(void) {
+    static const int32_t ns[] = {1, 2, 3, 5, 8, 9, 16, 17, 64, 200, 257};
+    static const int32_t ds[] = {1, 3, 8, 12, 32, 33, 64};
+    for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
+        for (size_t c = 0; c < sizeof ds / sizeof ds[0]; c++) {
+            const int32_t n = ns[a], d = ds[c], ld = 3 * d + 5;
+            const size_t len = (size_t)n * ld;
+            float *q = alloc_rand(len, 2.0f, 0.0f), *k = alloc_rand(len, 2.0f, 0.0f), *v = alloc_rand(len, 1.0f, 0.0f);
+            const float scale = 1.0f / sqrtf((float)d);
+            q8_attention_case("random", q, k, v, n, d, ld, scale, 0);
+            q8_attention_case("peaked", q, k, v, n, d, ld, 8.0f * scale, 0);
+            /* a zero query row, key row and value column: scale 0 paths */
+            for (int32_t t = 0; t < d; t++) q[t] = k[(size_t)(n - 1) * ld + t] = 0.0f;
+            for (int32_t j = 0; j < n; j++) v[(size_t)j * ld + d - 1] = 0.0f;
+            q8_attention_case("zeros", q, k, v, n, d, ld, scale, 0);
+            free(q); free(k); free(v);
+        }
+    }
+    /* the widest head the int32 sums allow, every |q_q| = |k_q| = 2047 */
+    {
+        const int32_t n = 9, d = SW_QA_MAX_D, ld = d;
+        float *q = alloc_rand((size_t)n * ld, 1.0f, 0.0f), *k = alloc_rand((size_t)n * ld, 1.0f, 0.0f);
+        float *v = alloc_rand((size_t)n * ld, 1.0f, 0.0f);
+        for (size_t i = 0; i < (size_t)n * ld; i++) { q[i] = 0.05f; k[i] = (i / ld) % 2 ? 0.05f : -0.05f; }
+        q8_attention_case("extreme", q, k, v, n, d, ld, 1.0f / sqrtf((float)d), 0);
+        free(q); free(k); free(v);
+    }
+    /* what the integer path refuses: a wider head, inf or NaN, huge scores */
+    {
+        const int32_t n = 5, d = SW_QA_MAX_D + 1, ld = d;
+        float *q = alloc_rand((size_t)n * ld, 1.0f, 0.0f), *k = alloc_rand((size_t)n * ld, 1.0f, 0.0f);
+        float *v = alloc_rand((size_t)n * ld, 1.0f, 0.0f);
+        q8_attention_case("d > SW_QA_MAX_D", q, k, v, n, d, ld, 1.0f / sqrtf((float)d), 1);
+        free(q); free(k); free(v);
+    }
+    for (int bad = 0; bad < 4; bad++) {
+        const int32_t n = 19, d = 32, ld = 2 * d;
+        float *q = alloc_rand((size_t)n * ld, 1.0f, 0.0f), *k = alloc_rand((size_t)n * ld, 1.0f, 0.0f);
+        float *v = alloc_rand((size_t)n * ld, 1.0f, 0.0f);
+        static const char *what[] = {"inf in q", "NaN in k", "NaN in v", "huge q and k"};
+        if (bad == 0) q[3 * ld + 5] = INFINITY;
+        if (bad == 1) k[7 * ld + 31] = NAN;
+        if (bad == 2) v[18 * ld + 0] = NAN;
+        if (bad == 3) q[2 * ld + 1] = k[4 * ld + 2] = 1e18f;
+        q8_attention_case(what[bad], q, k, v, n, d, ld, 1.0f / sqrtf((float)d), 1);
+        free(q); free(k); free(v);
+    }
+}
+
 /* ==== dot ==== */
 
 static void test_dot(void) {
@@ -674,6 +762,7 @@ int main(void) {
     test_layernorm();  section("layernorm");
     test_activations(); section("activations");
     test_attention();  section("attention");
+    test_q8_attention(); section("int8 attention");
     test_dot();        section("dot");
 #ifdef SW_RELAXED_SIMD
     test_relaxed_madd();
