@@ -652,53 +652,130 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
     }
 }
 
-/* MR query rows at a time, both products on the GEMM micro-kernel:
- *   S[MR x n]  = Q_block K^T   K packed as the "W" of a Linear (panels of NR keys)
- *   S          = softmax(S * scale), row by row
- *   O[MR x d]  = S V           V packed as W^T (panels of NR columns of V)
- * K and V are packed once per call (2 n d copies against 4 n^2 d flops) into
- * the caller's workspace `ws` of blocked_floats(n, d) floats: no malloc, so
- * heads can run on helper threads (threads.h). */
+/* Eight query rows at a time, both products on the GEMM micro-kernel, with
+ * the scores kept transposed: P^T, one key per 8 floats (a lane per query).
+ *   S^T[n x 8] = K Q_block^T   K packed as the "x" (4 keys per tile),
+ *                              Q_block scaled and packed as the "W" panel
+ *   P^T        = exp(S^T - max), the max and sum per lane, i.e. per query
+ *   O^T[d x 8] = V^T P^T       V packed as the "x" (4 columns per tile),
+ *                              P^T is already the layout of a "W" panel
+ *   O          = O^T / sum, transposed on the way out
+ * Because every query is a lane, the softmax is vertical (no horizontal max
+ * or sum), P^T needs no repacking for the second product, and normalising
+ * is 8 divisions' worth of multiplies per output column block instead of a
+ * pass over P. K and V are packed once per call (2 n d copies against
+ * 4 n^2 d flops) into the caller's workspace `ws` of blocked_floats(n, d)
+ * floats: no malloc, so heads can run on helper threads (threads.h). */
 #define BLOCKED_MIN_N 16
+#define QB 8   /* query rows per block: the NR columns of the micro-tile */
 
 static size_t blocked_floats(int32_t n, int32_t d) {
-    const size_t npk = ((size_t)n + NR - 1) / NR, npv = ((size_t)d + NR - 1) / NR;
-    return npk * NR * (size_t)d + npv * NR * (size_t)n + (size_t)MR * n + (size_t)MR * (size_t)(n > d ? n : d);
+    const size_t nk = ((size_t)n + MR - 1) / MR * MR, dv = ((size_t)d + MR - 1) / MR * MR;
+    return nk * (size_t)d + dv * (size_t)n + (size_t)QB * d + (size_t)QB * n;
+}
+
+/* a[k*astride + r] = x[r][k] * scale for rows r < `rows`, 0 for rows up to
+ * 4; k < kc (x of row stride ldx). 4x4 transposes where a whole 4 x 4 block
+ * is valid. */
+static void pack_rows4(float *a, size_t astride, const float *x, size_t ldx,
+                       int32_t rows, int32_t kc, float scale) {
+    const v128_t vs = splat(scale);
+    int32_t k = 0;
+    if (rows == 4) {
+        const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+        for (; k + 4 <= kc; k += 4) {
+            v128_t r0 = wasm_v128_load(x0 + k), r1 = wasm_v128_load(x1 + k);
+            v128_t r2 = wasm_v128_load(x2 + k), r3 = wasm_v128_load(x3 + k);
+            v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+            v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+            v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+            v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+            wasm_v128_store(a + (k + 0) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), vs));
+            wasm_v128_store(a + (k + 1) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7), vs));
+            wasm_v128_store(a + (k + 2) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), vs));
+            wasm_v128_store(a + (k + 3) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7), vs));
+        }
+    }
+    for (; k < kc; k++)
+        for (int32_t r = 0; r < 4; r++)
+            a[k * astride + r] = r < rows ? x[(size_t)r * ldx + k] * scale : 0.0f;
 }
 
 static void attention_blocked(float *out, const float *q, const float *k, const float *v,
                               int32_t n, int32_t d, size_t ld, float scale, float *ws) {
-    const int32_t npk = (n + NR - 1) / NR, npv = (d + NR - 1) / NR;
-    const size_t nk = (size_t)npk * NR * d, nv = (size_t)npv * NR * n;
-    const size_t ns = (size_t)MR * n;
-    float *kp = ws, *vp = kp + nk, *sc = vp + nv, *a = sc + ns;
-    /* kp[(p*d + c)*NR + jj] = K[p*NR + jj][c], zero past n */
-    for (int32_t p = 0; p < npk; p++)
-        for (int32_t jj = 0; jj < NR; jj++) {
-            const int32_t j = p * NR + jj;
-            float *dst = kp + (size_t)p * d * NR + jj;
-            for (int32_t c = 0; c < d; c++) dst[(size_t)c * NR] = j < n ? k[(size_t)j * ld + c] : 0.0f;
-        }
-    /* vp[(p*n + j)*NR + cc] = V[j][p*NR + cc], zero past d */
-    for (int32_t p = 0; p < npv; p++) {
-        const int32_t cols = d - p * NR < NR ? d - p * NR : NR;
-        for (int32_t j = 0; j < n; j++) {
-            float *dst = vp + ((size_t)p * n + j) * NR;
-            memcpy(dst, v + (size_t)j * ld + (size_t)p * NR, sizeof(float) * cols);
-            for (int32_t cc = cols; cc < NR; cc++) dst[cc] = 0.0f;
-        }
+    const int32_t nkg = (n + MR - 1) / MR, ndg = (d + MR - 1) / MR;
+    float *kp = ws, *vp = kp + (size_t)nkg * MR * d, *qp = vp + (size_t)ndg * MR * n, *st = qp + (size_t)QB * d;
+    /* kp[(g*d + c)*4 + r] = K[4g + r][c], zero past n */
+    for (int32_t g = 0; g < nkg; g++)
+        pack_rows4(kp + (size_t)g * MR * d, MR, k + (size_t)g * MR * ld, ld,
+                   n - g * MR < MR ? n - g * MR : MR, d, 1.0f);
+    /* vp[(g*n + j)*4 + cc] = V[j][4g + cc], zero past d */
+    for (int32_t g = 0; g < ndg; g++) {
+        const int32_t cols = d - g * MR < MR ? d - g * MR : MR;
+        float *dst = vp + (size_t)g * n * MR;
+        const float *src = v + (size_t)g * MR;
+        if (cols == MR)
+            for (int32_t j = 0; j < n; j++) wasm_v128_store(dst + j * MR, wasm_v128_load(src + (size_t)j * ld));
+        else
+            for (int32_t j = 0; j < n; j++)
+                for (int32_t cc = 0; cc < MR; cc++) dst[j * MR + cc] = cc < cols ? src[(size_t)j * ld + cc] : 0.0f;
     }
-    for (int32_t i0 = 0; i0 < n; i0 += MR) {
-        const int32_t rows = n - i0 < MR ? n - i0 : MR;
-        pack_x(a, q + (size_t)i0 * ld, ld, rows, d);
-        for (int32_t p = 0; p < npk; p++)
-            gemm_tile_edge(a, kp + (size_t)p * d * NR, d, sc + (size_t)p * NR, (size_t)n,
-                           rows, n - p * NR < NR ? n - p * NR : NR, NULL, 0);
-        for (int32_t r = 0; r < rows; r++) softmax_row(sc + (size_t)r * n, n, scale);
-        pack_x(a, sc, (size_t)n, rows, n);
-        for (int32_t p = 0; p < npv; p++)
-            gemm_tile_edge(a, vp + (size_t)p * n * NR, n, out + (size_t)i0 * ld + (size_t)p * NR, ld,
-                           rows, d - p * NR < NR ? d - p * NR : NR, NULL, 0);
+    for (int32_t i0 = 0; i0 < n; i0 += QB) {
+        const int32_t rows = n - i0 < QB ? n - i0 : QB;
+        /* qp[c*8 + r] = Q[i0 + r][c] * scale: the scale costs d multiplies
+         * per row here instead of n on the scores; rows past n are zero */
+        pack_rows4(qp, QB, q + (size_t)i0 * ld, ld, rows < 4 ? rows : 4, d, scale);
+        pack_rows4(qp + 4, QB, q + (size_t)(i0 + 4) * ld, ld, rows > 4 ? rows - 4 : 0, d, scale);
+        /* st[j*8 + r] = score of query i0 + r against key j */
+        for (int32_t g = 0; g < nkg; g++)
+            gemm_tile_edge(kp + (size_t)g * MR * d, qp, d, st + (size_t)g * MR * QB, QB,
+                           n - g * MR < MR ? n - g * MR : MR, QB, NULL, 0);
+        v128_t m0 = splat(-INFINITY), m1 = splat(-INFINITY);
+        for (int32_t j = 0; j < n; j++) {
+            m0 = wasm_f32x4_pmax(m0, wasm_v128_load(st + j * QB));
+            m1 = wasm_f32x4_pmax(m1, wasm_v128_load(st + j * QB + 4));
+        }
+        v128_t s0 = splat(0.0f), s1 = splat(0.0f);
+        for (int32_t j = 0; j < n; j++) {
+            const v128_t e0 = v_exp(wasm_f32x4_sub(wasm_v128_load(st + j * QB), m0));
+            const v128_t e1 = v_exp(wasm_f32x4_sub(wasm_v128_load(st + j * QB + 4), m1));
+            wasm_v128_store(st + j * QB, e0);
+            wasm_v128_store(st + j * QB + 4, e1);
+            s0 = wasm_f32x4_add(s0, e0);
+            s1 = wasm_f32x4_add(s1, e1);
+        }
+        const v128_t inv[2] = {wasm_f32x4_div(splat(1.0f), s0), wasm_f32x4_div(splat(1.0f), s1)};
+        for (int32_t g = 0; g < ndg; g++) {
+            /* t[cc*8 + r] = sum_j V[j][4g + cc] P[i0 + r][j] */
+            float t[MR * QB] __attribute__((aligned(16)));
+            const int32_t cols = d - g * MR < MR ? d - g * MR : MR;
+            gemm_tile(vp + (size_t)g * n * MR, st, n, t, QB, NULL, 0);
+            for (int h = 0; h < 2; h++) {
+                /* the 4 x 4 block of queries 4h..4h+3, normalised, transposed */
+                const v128_t c0 = wasm_f32x4_mul(wasm_v128_load(t + 0 * QB + 4 * h), inv[h]);
+                const v128_t c1 = wasm_f32x4_mul(wasm_v128_load(t + 1 * QB + 4 * h), inv[h]);
+                const v128_t c2 = wasm_f32x4_mul(wasm_v128_load(t + 2 * QB + 4 * h), inv[h]);
+                const v128_t c3 = wasm_f32x4_mul(wasm_v128_load(t + 3 * QB + 4 * h), inv[h]);
+                const v128_t t0 = wasm_i32x4_shuffle(c0, c1, 0, 4, 1, 5);
+                const v128_t t1 = wasm_i32x4_shuffle(c0, c1, 2, 6, 3, 7);
+                const v128_t t2 = wasm_i32x4_shuffle(c2, c3, 0, 4, 1, 5);
+                const v128_t t3 = wasm_i32x4_shuffle(c2, c3, 2, 6, 3, 7);
+                v128_t o[4];
+                o[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+                o[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+                o[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+                o[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+                for (int32_t r = 0; r < 4 && 4 * h + r < rows; r++) {
+                    float *dst = out + (size_t)(i0 + 4 * h + r) * ld + (size_t)g * MR;
+                    if (cols == MR) wasm_v128_store(dst, o[r]);
+                    else {
+                        float tmp[4] __attribute__((aligned(16)));
+                        wasm_v128_store(tmp, o[r]);
+                        memcpy(dst, tmp, sizeof(float) * cols);
+                    }
+                }
+            }
+        }
     }
 }
 
