@@ -335,7 +335,7 @@ int main(int argc, char **argv) {
     }
 attention:;
     /* one head of attention, d=32 inside rows of 384 (MiniLM), per head */
-    static const int attn_n[] = {16, 64, 128, 256, 512};
+    static const int attn_n[] = {8, 12, 16, 32, 64, 128, 256, 512};
     attention_run(256, 32, 384, 5); /* warm-up: tier up */
     for (size_t i = 0; i < sizeof attn_n / sizeof attn_n[0]; i++) {
         int n = attn_n[i];
