@@ -9,23 +9,24 @@
  * Two builds of this file:
  *   plain SIMD128 (dist/sentence-wasm.wasm): no FMA, every multiply-accumulate
  *     is an f32x4.mul and an f32x4.add, so results differ from the references
- *     only by summation order and by the accuracy of the vector exp/erf below
- *     (both ~1e-7).
+ *     only by summation order and by the accuracy of the vector exp/erfc
+ *     below (~1e-7 relative; GELU 2.5e-7).
  *   relaxed SIMD (-mrelaxed-simd -DSW_RELAXED_SIMD, dist/sentence-wasm-relaxed.wasm):
  *     every multiply-accumulate, madd() below, is one f32x4.relaxed_madd,
  *     which the engine may fuse (one rounding instead of two). Used in the
  *     GEMM micro-kernel (so in every Linear layer and both attention
- *     products), the dot products, LayerNorm's variance and the exp/erf/tanh
+ *     products), the dot products, LayerNorm's variance and the exp/erfc/tanh
  *     polynomials. See relaxed_simd.h for how that opcode gets into the
  *     binary with clang 14 (a post-link rewrite: read it first).
  *
  * Contents:
  *   Linear        packed-panel GEMM, register-blocked micro-kernel
- *   vector math   exp, erf, tanh on f32x4
- *   activations   GELU (erf), GELU (tanh), ReLU, tanh, sigmoid
+ *   vector math   exp, tanh on f32x4
+ *   activations   GELU (erfc), GELU (tanh), ReLU, tanh, sigmoid
  *   LayerNorm     residual add + LayerNorm
- *   attention     one head: Q K^T and P V on the GEMM micro-kernel, 4 query
- *                 rows at a time (row-by-row for short sequences)
+ *   attention     one head: Q K^T and P V on the GEMM micro-kernel, 8 query
+ *                 rows at a time, scores transposed (row-by-row for short
+ *                 sequences)
  *   dot
  */
 #include "kernels.h"
@@ -302,7 +303,7 @@ void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) 
     sw_parallel_for(j.ncb * nrb, linear_task, &j);
 }
 
-/* ==== vector math: exp, erfc, tanh on f32x4 ====
+/* ==== vector math: exp, tanh on f32x4 (erfc: in v_gelu) ====
  *
  * Polynomial coefficients were fitted (Chebyshev, mpmath.chebyfit) for this
  * file and checked against double precision over every float of the
@@ -732,8 +733,9 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
  *   O          = O^T / sum, transposed on the way out
  * Because every query is a lane, the softmax is vertical (no horizontal max
  * or sum), P^T needs no repacking for the second product, and normalising
- * is 8 divisions' worth of multiplies per output column block instead of a
- * pass over P. K and V are packed once per call (2 n d copies against
+ * is one multiply per output vector instead of a pass over P. In the plain
+ * build the two products run near the GEMM's speed (mul + add bound); the
+ * exps are most of the rest. K and V are packed once per call (2 n d copies against
  * 4 n^2 d flops) into the caller's workspace `ws` of blocked_floats(n, d)
  * floats: no malloc, so heads can run on helper threads (threads.h). */
 #define BLOCKED_MIN_N 16
@@ -795,7 +797,7 @@ static void attention_blocked(float *out, const float *q, const float *k, const 
         /* qp[c*8 + r] = Q[i0 + r][c] * scale: the scale costs d multiplies
          * per row here instead of n on the scores; rows past n are zero */
         pack_rows4(qp, QB, q + (size_t)i0 * ld, ld, rows < 4 ? rows : 4, d, scale);
-        pack_rows4(qp + 4, QB, q + (size_t)(i0 + 4) * ld, ld, rows > 4 ? rows - 4 : 0, d, scale);
+        pack_rows4(qp + 4, QB, rows > 4 ? q + (size_t)(i0 + 4) * ld : q, ld, rows > 4 ? rows - 4 : 0, d, scale);
         /* st[j*8 + r] = score of query i0 + r against key j */
         for (int32_t g = 0; g < nkg; g++)
             gemm_tile_edge(kp + (size_t)g * MR * d, qp, d, st + (size_t)g * MR * QB, QB,
