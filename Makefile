@@ -244,11 +244,17 @@ clean:
 #   -sSINGLE_FILE   the .wasm inlined: Emscripten 3.1.6's loader cannot fetch it in node 20
 #   .cjs            the glue is CommonJS, and package.json says "type": "module"
 #   make bench-gemm BENCH_REPS=15   more runs per measurement (best of)
+#   make bench-gemm BENCH_ONLY=attn only attention (per head, n = 16..512,
+#                                   d = 32) and GELU (ns per float)
+#   make bench-gemm BENCH_ONLY=chain  only one thread's memory read rate and
+#                                   the short-text pass over a 6-layer
+#                                   encoder's Linear layers, m = 1..16 rows
 # Then the same for the relaxed-SIMD build (peak: relaxed_madd chains; GEMM:
 # the engine's relaxed-build objects), linked like test_kernels_relaxed.cjs
 # (-O1, not SINGLE_FILE: the .wasm goes through tools/relax_simd.mjs) and run
 # with --experimental-wasm-relaxed-simd.
 BENCH_REPS ?= 7
+BENCH_ONLY ?=
 .PHONY: bench-gemm
 bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c src/threads.c src/common.c $(HDR) tools/relax_simd.mjs $(RELAXED_OBJ)
 	@mkdir -p $(BUILD)
@@ -260,8 +266,8 @@ bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8
 	  $(BUILD)/relaxed/gemm_bench.o $(BUILD)/relaxed/kernels.o $(BUILD)/relaxed/kernels_simd.o $(BUILD)/relaxed/kernels_int8.o \
 	  $(BUILD)/relaxed/threads.o $(BUILD)/relaxed/common.o -o $(BUILD)/gemm_bench_relaxed.cjs
 	$(RELAX_SIMD) $(BUILD)/gemm_bench_relaxed.wasm $(BUILD)/gemm_bench_relaxed.wasm
-	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS)
-	node --experimental-wasm-relaxed-simd $(BUILD)/gemm_bench_relaxed.cjs $(BENCH_REPS)
+	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS) $(BENCH_ONLY)
+	node --experimental-wasm-relaxed-simd $(BUILD)/gemm_bench_relaxed.cjs $(BENCH_REPS) $(BENCH_ONLY)
 
 # ---- fuzzing (issue 6: hostile input) ----
 # libFuzzer targets in tests/fuzz/ for every C entry point that takes outside

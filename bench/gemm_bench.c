@@ -29,6 +29,9 @@
 #include "relaxed_simd.h"
 #endif
 
+#include "sentence_wasm.h"
+
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -298,6 +301,54 @@ static void chain_run(int m, int reps) {
     free(ls); free(x); free(y);
 }
 
+/* ==== attention and GELU ==== */
+
+/* ms per head of sw_attention_head: n tokens, head width d, inside rows of
+ * ld floats (the packed Q, K, V of a layer, ld/d heads), best of `reps`
+ * runs over all heads. Process CPU time, like the rest of this file. */
+static double attention_run(int n, int d, int ld, int reps) {
+    unsigned seed = 777;
+    const size_t len = (size_t)n * ld;
+    const int nh = ld / d;
+    float *q = malloc(sizeof(float) * len), *k = malloc(sizeof(float) * len);
+    float *v = malloc(sizeof(float) * len), *o = malloc(sizeof(float) * len);
+    float *s = malloc(sizeof(float) * sw_attention_scratch(n, d));
+    if (!q || !k || !v || !o || !s) { fprintf(stderr, "out of memory\n"); exit(1); }
+    /* scores of a few units, as in a trained model */
+    for (size_t i = 0; i < len; i++) { q[i] = 4.0f * frand(&seed); k[i] = 4.0f * frand(&seed); v[i] = frand(&seed); }
+    const float scale = 1.0f / sqrtf((float)d);
+    for (int h = 0; h < nh; h++) sw_attention_head(o + h * d, q + h * d, k + h * d, v + h * d, n, d, ld, scale, s);
+    double best = 1e30;
+    for (int r = 0; r < reps; r++) {
+        double t0 = now_ms();
+        for (int h = 0; h < nh; h++) sw_attention_head(o + h * d, q + h * d, k + h * d, v + h * d, n, d, ld, scale, s);
+        double t = now_ms() - t0;
+        if (t < best) best = t;
+    }
+    free(q); free(k); free(v); free(o); free(s);
+    return best / nh;
+}
+
+/* ns per float of sw_activate(GELU) over an intermediate activation of
+ * m x 1536 (values of a pre-activation: mostly in [-4, 4]). */
+static double gelu_run(int m, int reps) {
+    unsigned seed = 99;
+    const size_t len = (size_t)m * 1536;
+    float *x = malloc(sizeof(float) * len), *y = malloc(sizeof(float) * len);
+    if (!x || !y) { fprintf(stderr, "out of memory\n"); exit(1); }
+    for (size_t i = 0; i < len; i++) x[i] = 8.0f * frand(&seed);
+    double best = 1e30;
+    for (int r = 0; r < reps + 2; r++) {
+        memcpy(y, x, sizeof(float) * len);
+        double t0 = now_ms();
+        sw_activate(y, len, SW_ACT_GELU);
+        double t = now_ms() - t0;
+        if (r >= 2 && t < best) best = t;
+    }
+    free(x); free(y);
+    return best * 1e6 / (double)len;
+}
+
 int main(int argc, char **argv) {
     int reps = argc > 1 ? atoi(argv[1]) : 7;
     if (argc > 2 && strcmp(argv[2], "chain") == 0) { /* only the short-text passes */
@@ -307,12 +358,15 @@ int main(int argc, char **argv) {
         for (int m = 1; m <= 16; m++) chain_run(m, reps);
         return 0;
     }
+    /* a second argument "attn": only the attention and GELU timings */
+    const int attn_only = argc > 2 && strcmp(argv[2], "attn") == 0;
     double peak = 0.0;
 #if defined(SW_RELAXED_SIMD)
     printf("== relaxed-SIMD build (f32x4.relaxed_madd) ==\n");
 #elif defined(__wasm_simd128__)
     printf("== plain SIMD128 build (f32x4.mul + f32x4.add) ==\n");
 #endif
+    if (attn_only) goto attention;
 #ifdef __wasm_simd128__
     for (int n = 4; n <= 12; n += 2) peak_run(n, 100000, 3); /* warm-up: tier up */
     for (int n = 4; n <= 12; n += 2) {
@@ -365,5 +419,17 @@ int main(int argc, char **argv) {
         printf("int8 m=%4d in=%4d out=%4d: %6.2f GMAC/s   fp32 %6.2f GMAC/s   int8/fp32 %.2fx\n",
                m, in, out, q8, f32, q8 / f32);
     }
+attention:;
+    /* one head of attention, d=32 inside rows of 384 (MiniLM), per head */
+    static const int attn_n[] = {8, 12, 16, 32, 64, 128, 256, 512};
+    attention_run(256, 32, 384, 5); /* warm-up: tier up */
+    for (size_t i = 0; i < sizeof attn_n / sizeof attn_n[0]; i++) {
+        int n = attn_n[i];
+        double ms = attention_run(n, 32, 384, 3 * reps);
+        printf("attention n=%3d d=32 ld=384: %8.4f ms/head  %6.2f GFLOP/s (4 n^2 d)\n",
+               n, ms, 4.0 * n * n * 32 / (ms * 1e6));
+    }
+    gelu_run(64, 3);
+    printf("gelu (erf) 256 x 1536: %6.3f ns/float\n", gelu_run(256, 3 * reps));
     return 0;
 }

@@ -9,23 +9,24 @@
  * Two builds of this file:
  *   plain SIMD128 (dist/sentence-wasm.wasm): no FMA, every multiply-accumulate
  *     is an f32x4.mul and an f32x4.add, so results differ from the references
- *     only by summation order and by the accuracy of the vector exp/erf below
- *     (both ~1e-7).
+ *     only by summation order and by the accuracy of the vector exp/erfc
+ *     below (~1e-7 relative; GELU 2.5e-7).
  *   relaxed SIMD (-mrelaxed-simd -DSW_RELAXED_SIMD, dist/sentence-wasm-relaxed.wasm):
  *     every multiply-accumulate, madd() below, is one f32x4.relaxed_madd,
  *     which the engine may fuse (one rounding instead of two). Used in the
  *     GEMM micro-kernel (so in every Linear layer and both attention
- *     products), the dot products, LayerNorm's variance and the exp/erf/tanh
+ *     products), the dot products, LayerNorm's variance and the exp/erfc/tanh
  *     polynomials. See relaxed_simd.h for how that opcode gets into the
  *     binary with clang 14 (a post-link rewrite: read it first).
  *
  * Contents:
  *   Linear        packed-panel GEMM, register-blocked micro-kernel
- *   vector math   exp, erf, tanh on f32x4
- *   activations   GELU (erf), GELU (tanh), ReLU, tanh, sigmoid
+ *   vector math   exp, tanh on f32x4
+ *   activations   GELU (erfc), GELU (tanh), ReLU, tanh, sigmoid
  *   LayerNorm     residual add + LayerNorm
- *   attention     one head: Q K^T and P V on the GEMM micro-kernel, 4 query
- *                 rows at a time (row-by-row for short sequences)
+ *   attention     one head: Q K^T and P V on the GEMM micro-kernel, 8 query
+ *                 rows at a time, scores transposed (row-by-row for short
+ *                 sequences)
  *   dot
  */
 #include "kernels.h"
@@ -414,20 +415,22 @@ void sw_linear_forward_many(const sw_linear *const *ls, int32_t n, const float *
     sw_parallel_for(mj.first[n], linear_many_task, &mj);
 }
 
-/* ==== vector math: exp, erf, tanh on f32x4 ====
+/* ==== vector math: exp, tanh on f32x4 (erfc: in v_gelu) ====
  *
  * Polynomial coefficients were fitted (Chebyshev, mpmath.chebyfit) for this
- * file and checked against double-precision exp/erf over every float of the
+ * file and checked against double precision over every float of the
  * ranges, evaluated exactly as below (mul then add, no FMA):
- *   v_exp   max rel error 1.2e-7 (1.9 ulp) on [-87.3, 88.7]
- *   v_erf   max abs error 9.7e-8 (glibc erff: 5.8e-8)
+ *   v_exp         max rel error 1.2e-7 (1.9 ulp) on [-87.3, 88.7]
+ *   v_exp_nonpos  max rel error 1.2e-7 on [-86, 0]
+ *   v_gelu        see there (its erfc is inline)
  * The relaxed-SIMD build evaluates the same expressions with madd() fused
  * (where the CPU has FMA), which only removes roundings; the same sweep of
  * every float through that build (node 20, x86-64 with FMA3) gave
- *   v_exp   max rel error 1.2e-7,   v_erf   max abs error 9.2e-8.
- * Polynomials use Estrin's scheme rather than Horner's: a GELU is one long
- * dependency chain, and with Horner V8's code was bound by its latency
- * (~110 cycles per vector); Estrin halves the chain for ~0.1 ulp more error.
+ *   v_exp         max rel error 1.2e-7,   v_exp_nonpos  max rel error 9.1e-8.
+ * v_exp and v_tanh use Estrin's scheme rather than Horner's, for a shorter
+ * dependency chain (~0.1 ulp more error). The newer functions use Horner
+ * (fewer operations) and are run where many independent vectors are in
+ * flight: the softmax loop, GELU in passes (act_gelu says why).
  */
 
 static inline v128_t splat(float v) { return wasm_f32x4_splat(v); }
@@ -462,40 +465,30 @@ static inline v128_t v_exp(v128_t x) {
     return wasm_f32x4_mul(wasm_f32x4_mul(p, s1), s2);
 }
 
-/* erf(x) in three ranges of |x|:
- *   [0, 0.921875)       x + x R(x^2), R of degree 5
- *   [0.921875, 3.9375)  1 - e^Q(|x|), Q ~ log erfc of degree 8
- *   [3.9375, inf)       1 (erf differs from 1 by < 2.6e-8 there)
- * with the sign of x restored. Both polynomial branches run for all lanes
- * and are blended. */
-static inline v128_t v_erf(v128_t x) {
-    const v128_t sign = wasm_v128_and(x, splat(-0.0f));
-    const v128_t ax = wasm_f32x4_abs(x);
-    /* small |x| */
-    /* the powers of s come from s >= 1e-9, so that x^8 does not go
-     * subnormal for tiny x (an ~100-cycle assist on x86 per instance);
-     * the terms they scale are then < 1e-18, far below an ulp of R */
-    const v128_t s = wasm_f32x4_mul(x, x), sp = wasm_f32x4_pmax(s, splat(1e-9f));
-    const v128_t s2 = wasm_f32x4_mul(sp, sp), s4 = wasm_f32x4_mul(s2, s2);
-    v128_t r = madd(s2, lin(0.11281882319397829f, -0.026768756699813972f, s),
-                    lin(0.12837915083041535f, -0.37612500896193646f, s));
-    r = madd(s4, lin(0.004996020122247473f, -0.000600408115592106f, s), r);
-    const v128_t small = madd(x, r, x);
-    /* large |x| */
-    const v128_t hi = splat(3.9375f);
-    /* lanes below 0.921875 take the small branch: clamping t there keeps
-     * t^8 normal and changes nothing that is used */
-    const v128_t t = wasm_f32x4_pmin(wasm_f32x4_pmax(ax, splat(0.921875f)), hi);
-    const v128_t t2 = wasm_f32x4_mul(t, t), t4 = wasm_f32x4_mul(t2, t2), t8 = wasm_f32x4_mul(t4, t4);
-    v128_t c0 = madd(t2, lin(-0.631758127470877f, -0.11015204399204777f, t),
-                     lin(0.0003273520867327314f, -1.1302680222669323f, t));
-    v128_t c1 = madd(t2, lin(0.0006008300749667762f, -4.657014623107857e-05f, t),
-                     lin(0.02646641720622695f, -0.004777022119983379f, t));
-    v128_t q = madd(t8, splat(1.6647417132057392e-06f), madd(t4, c1, c0));
-    v128_t large = wasm_f32x4_sub(splat(1.0f), v_exp(q));
-    large = wasm_v128_bitselect(splat(1.0f), large, wasm_f32x4_ge(ax, hi));
-    large = wasm_v128_or(large, sign);
-    return wasm_v128_bitselect(small, large, wasm_f32x4_lt(ax, splat(0.921875f)));
+/* e^x for x <= 0, as softmax needs it (x = score - max): the same
+ * reduction and degree-6 polynomial as v_exp, cheaper for that range. x is
+ * clamped to >= -86, so 2^n (n >= -124) scales p in [0.7, 1.5) by an
+ * integer add to its exponent bits and stays normal: e^x below e^-86
+ * (~4e-38) comes out as ~e^-86, which next to the max's weight of 1 changes
+ * no sum. Horner, not Estrin: softmax runs many independent exps, so
+ * throughput counts, not latency; it is 22 operations (v_exp: 33). Checked
+ * against double-precision exp over every float of [-86, 0], evaluated as
+ * below: max rel error 1.2e-7 (plain build), 9.1e-8 (relaxed build, fused;
+ * node 20, x86-64 with FMA3). NaN stays NaN. */
+static inline v128_t v_exp_nonpos(v128_t x) {
+    const v128_t magic = splat(12582912.0f);
+    const v128_t xc = wasm_f32x4_pmax(x, splat(-86.0f));
+    const v128_t t = madd(xc, splat(1.44269504088896341f), magic);
+    const v128_t n = wasm_f32x4_sub(t, magic);
+    v128_t r = wasm_f32x4_sub(xc, wasm_f32x4_mul(n, splat(0.693359375f)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, splat(-2.12194440e-4f)));
+    v128_t p = madd(splat(0.0013941108433972674f), r, splat(0.008375126398153335f));
+    p = madd(p, r, splat(0.04166635289677516f));
+    p = madd(p, r, splat(0.16666415514653277f));
+    p = madd(p, r, splat(0.5000000047117757f));
+    p = madd(p, r, splat(1.000000037716214f));
+    p = madd(p, r, splat(1.0f));
+    return wasm_i32x4_add(p, wasm_i32x4_shl(t, 23));
 }
 
 /* tanh(x): x + x^3 P(x^2) for |x| < 0.625 (P of degree 4), else
@@ -524,10 +517,60 @@ static inline v128_t v_sigmoid(v128_t x) {
 
 /* ==== activations ==== */
 
-/* Exact GELU, as the reference: 0.5 x (1 + erf(x / sqrt 2)). */
+/* Exact GELU, as the reference: 0.5 x (1 + erf(x / sqrt 2)), computed as
+ * x Phi(x), Phi(x) = 1 - h for x >= 0 and h for x < 0, h = erfc(a) / 2,
+ * a = |x| / sqrt 2: one approximation for every lane (erf in two ranges
+ * cost both branches per vector), and no cancellation in 1 + erf for x < 0.
+ *     erfc(a) = t e^(P(u) - a^2),   t = 1 / (1 + 0.4 a),   u = 1 - t = 0.4 a t,
+ * P(u) = u Q(u), Q of degree 8 fitted for this file (mpmath.chebyfit of
+ * P(u) / u on u in [0, 1 - 1/3.4], i.e. a <= 6; max error in P 3.3e-8;
+ * in u rather than t, so that P has no cancellation near a = 0). Past a = 6
+ * (x < -8.48, |GELU| < 1e-16) u is held at 1 - 1/3.4, which keeps erfc
+ * within a factor 1.4 of exact while e^(-a^2) takes it to 0. The exp
+ * argument is <= 0 (to P's error at u = 0) and held >= -80, so v_exp_nonpos
+ * serves; e below 1e-30 is flushed to 0 so that no product goes subnormal
+ * (x86 assists). Checked against double-precision GELU over every float of
+ * [-8.48, 8.48], evaluated as below:
+ *   max abs error 3.8e-7 (0.8 ulp of GELU(4.89)), max rel error 2.5e-7 for
+ *   x >= 0; for x < 0 the rel error grows with the rounding of a^2 to
+ *   7.9e-6 at x = -8.47, where GELU = -1e-16.
+ * (The erf version this replaced: max abs error 4.5e-7, rel 1.3e-7 for x >= 0,
+ * and 0 instead of GELU for x < -5.5, as the reference's float 1 + erff.)
+ * Relaxed-SIMD build, fused (node 20, x86-64 with FMA3): the same maxima
+ * (3.8e-7, 2.5e-7; 7.8e-6 at x = -8.47). +-inf, NaN, -0 and +-3e38 give
+ * what the reference gives.
+ * The two halves around the exp, gelu_arg (returns the exp argument and
+ * sets *t) and gelu_finish (takes e = e^argument), are also act_gelu's
+ * passes. */
+static inline v128_t gelu_arg(v128_t x, v128_t *t) {
+    const v128_t a = wasm_f32x4_mul(wasm_f32x4_abs(x), splat(0.70710678118654752f));
+    const v128_t b = wasm_f32x4_mul(a, splat(0.4f));
+    *t = wasm_f32x4_div(splat(1.0f), wasm_f32x4_add(b, splat(1.0f)));
+    /* u = 1 - t, formed without cancellation */
+    const v128_t u = wasm_f32x4_pmin(wasm_f32x4_mul(b, *t), splat(0.70588235294117647f));
+    v128_t q = madd(splat(-0.20001304074011799f), u, splat(0.4496907940920212f));
+    q = madd(q, u, splat(-0.16462679035697359f));
+    q = madd(q, u, splat(-0.15883684476198673f));
+    q = madd(q, u, splat(-0.16679240900715452f));
+    q = madd(q, u, splat(0.17236419127920478f));
+    q = madd(q, u, splat(0.44882309217469912f));
+    q = madd(q, u, splat(-0.049821959243387651f));
+    q = madd(q, u, splat(-1.8209479154701681f));
+    /* P(u) - a^2, P(u) = u Q(u) */
+    return wasm_f32x4_pmax(madd(q, u, wasm_f32x4_neg(wasm_f32x4_mul(a, a))), splat(-80.0f));
+}
+
+static inline v128_t gelu_finish(v128_t x, v128_t t, v128_t e) {
+    e = wasm_v128_and(e, wasm_f32x4_ge(e, splat(1e-30f)));
+    const v128_t h = wasm_f32x4_mul(wasm_f32x4_mul(t, e), splat(0.5f));
+    const v128_t phi = wasm_v128_bitselect(h, wasm_f32x4_sub(splat(1.0f), h), wasm_f32x4_lt(x, splat(0.0f)));
+    return wasm_f32x4_mul(x, phi);
+}
+
 static inline v128_t v_gelu(v128_t x) {
-    v128_t e = v_erf(wasm_f32x4_mul(x, splat(0.70710678118654752f)));
-    return wasm_f32x4_mul(wasm_f32x4_mul(splat(0.5f), x), wasm_f32x4_add(splat(1.0f), e));
+    v128_t t;
+    const v128_t arg = gelu_arg(x, &t);
+    return gelu_finish(x, t, v_exp_nonpos(arg));
 }
 
 /* Tanh GELU, 0.5 x (1 + tanh(u)), u = sqrt(2/pi) (x + 0.044715 x^3), in the
@@ -555,7 +598,34 @@ static inline v128_t v_relu(v128_t x) { return wasm_f32x4_pmax(splat(0.0f), x); 
             memcpy(x + i, t, sizeof(float) * (n - i));                         \
         }                                                                      \
     }
-ACT_LOOP(act_gelu, v_gelu)
+ACT_LOOP(act_gelu_tail, v_gelu)
+
+/* GELU in three passes over blocks of GELU_BLOCK floats (on the stack):
+ * the exp argument, the exp, the rest. One v_gelu is a single dependency
+ * chain of ~200 cycles (a division, two Horner polynomials) in ~90
+ * instructions; looping over it, the CPU's reorder window holds barely two
+ * at once and the loop runs near the chain's latency (measured: 7.7 ns per
+ * float, against 5.0 in passes). Each pass alone is short enough for
+ * several vectors to be in flight. */
+#define GELU_BLOCK 64
+static void act_gelu(float *x, size_t n) {
+    float ea[GELU_BLOCK] __attribute__((aligned(16)));
+    float ta[GELU_BLOCK] __attribute__((aligned(16)));
+    size_t i = 0;
+    for (; i + GELU_BLOCK <= n; i += GELU_BLOCK) {
+        float *xb = x + i;
+        for (int j = 0; j < GELU_BLOCK; j += 4) {
+            v128_t t;
+            wasm_v128_store(ea + j, gelu_arg(wasm_v128_load(xb + j), &t));
+            wasm_v128_store(ta + j, t);
+        }
+        for (int j = 0; j < GELU_BLOCK; j += 4) wasm_v128_store(ea + j, v_exp_nonpos(wasm_v128_load(ea + j)));
+        for (int j = 0; j < GELU_BLOCK; j += 4)
+            wasm_v128_store(xb + j, gelu_finish(wasm_v128_load(xb + j), wasm_v128_load(ta + j),
+                                                wasm_v128_load(ea + j)));
+    }
+    act_gelu_tail(x + i, n - i);
+}
 ACT_LOOP(act_gelu_tanh, v_gelu_tanh)
 ACT_LOOP(act_relu, v_relu)
 ACT_LOOP(act_tanh, v_tanh)
@@ -703,7 +773,7 @@ static void softmax_row(float *p, int32_t n, float scale) {
     const v128_t vm = splat(mx);
     v128_t vsum = splat(0.0f);
     for (j = 0; j + 4 <= n; j += 4) {
-        v128_t e = v_exp(wasm_f32x4_sub(wasm_v128_load(p + j), vm));
+        v128_t e = v_exp_nonpos(wasm_f32x4_sub(wasm_v128_load(p + j), vm));
         wasm_v128_store(p + j, e);
         vsum = wasm_f32x4_add(vsum, e);
     }
@@ -764,53 +834,132 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
     }
 }
 
-/* MR query rows at a time, both products on the GEMM micro-kernel:
- *   S[MR x n]  = Q_block K^T   K packed as the "W" of a Linear (panels of NR keys)
- *   S          = softmax(S * scale), row by row
- *   O[MR x d]  = S V           V packed as W^T (panels of NR columns of V)
- * K and V are packed once per call (2 n d copies against 4 n^2 d flops) into
- * the caller's workspace `ws` of blocked_floats(n, d) floats: no malloc, so
- * heads can run on helper threads (threads.h). */
+/* Eight query rows at a time, both products on the GEMM micro-kernel, with
+ * the scores kept transposed: P^T, one key per 8 floats (a lane per query).
+ *   S^T[n x 8] = K Q_block^T   K packed as the "x" (4 keys per tile),
+ *                              Q_block scaled and packed as the "W" panel
+ *   P^T        = exp(S^T - max), the max and sum per lane, i.e. per query
+ *                (v_exp_nonpos: every argument is <= 0)
+ *   O^T[d x 8] = V^T P^T       V packed as the "x" (4 columns per tile),
+ *                              P^T is already the layout of a "W" panel
+ *   O          = O^T / sum, transposed on the way out
+ * Because every query is a lane, the softmax is vertical (no horizontal max
+ * or sum), P^T needs no repacking for the second product, and normalising
+ * is one multiply per output vector instead of a pass over P. In the plain
+ * build the two products run near the GEMM's speed (mul + add bound); the
+ * exps are most of the rest. K and V are packed once per call (2 n d copies against
+ * 4 n^2 d flops) into the caller's workspace `ws` of blocked_floats(n, d)
+ * floats: no malloc, so heads can run on helper threads (threads.h). */
 #define BLOCKED_MIN_N 16
+#define QB 8   /* query rows per block: the NR columns of the micro-tile */
 
 static size_t blocked_floats(int32_t n, int32_t d) {
-    const size_t npk = ((size_t)n + NR - 1) / NR, npv = ((size_t)d + NR - 1) / NR;
-    return npk * NR * (size_t)d + npv * NR * (size_t)n + (size_t)MR * n + (size_t)MR * (size_t)(n > d ? n : d);
+    const size_t nk = ((size_t)n + MR - 1) / MR * MR, dv = ((size_t)d + MR - 1) / MR * MR;
+    return nk * (size_t)d + dv * (size_t)n + (size_t)QB * d + (size_t)QB * n;
+}
+
+/* a[k*astride + r] = x[r][k] * scale for rows r < `rows`, 0 for rows up to
+ * 4; k < kc (x of row stride ldx). 4x4 transposes where a whole 4 x 4 block
+ * is valid. */
+static void pack_rows4(float *a, size_t astride, const float *x, size_t ldx,
+                       int32_t rows, int32_t kc, float scale) {
+    const v128_t vs = splat(scale);
+    int32_t k = 0;
+    if (rows == 4) {
+        const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
+        for (; k + 4 <= kc; k += 4) {
+            v128_t r0 = wasm_v128_load(x0 + k), r1 = wasm_v128_load(x1 + k);
+            v128_t r2 = wasm_v128_load(x2 + k), r3 = wasm_v128_load(x3 + k);
+            v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+            v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+            v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+            v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+            wasm_v128_store(a + (k + 0) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), vs));
+            wasm_v128_store(a + (k + 1) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7), vs));
+            wasm_v128_store(a + (k + 2) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), vs));
+            wasm_v128_store(a + (k + 3) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7), vs));
+        }
+    }
+    for (; k < kc; k++)
+        for (int32_t r = 0; r < 4; r++)
+            a[k * astride + r] = r < rows ? x[(size_t)r * ldx + k] * scale : 0.0f;
 }
 
 static void attention_blocked(float *out, const float *q, const float *k, const float *v,
                               int32_t n, int32_t d, size_t ld, float scale, float *ws) {
-    const int32_t npk = (n + NR - 1) / NR, npv = (d + NR - 1) / NR;
-    const size_t nk = (size_t)npk * NR * d, nv = (size_t)npv * NR * n;
-    const size_t ns = (size_t)MR * n;
-    float *kp = ws, *vp = kp + nk, *sc = vp + nv, *a = sc + ns;
-    /* kp[(p*d + c)*NR + jj] = K[p*NR + jj][c], zero past n */
-    for (int32_t p = 0; p < npk; p++)
-        for (int32_t jj = 0; jj < NR; jj++) {
-            const int32_t j = p * NR + jj;
-            float *dst = kp + (size_t)p * d * NR + jj;
-            for (int32_t c = 0; c < d; c++) dst[(size_t)c * NR] = j < n ? k[(size_t)j * ld + c] : 0.0f;
-        }
-    /* vp[(p*n + j)*NR + cc] = V[j][p*NR + cc], zero past d */
-    for (int32_t p = 0; p < npv; p++) {
-        const int32_t cols = d - p * NR < NR ? d - p * NR : NR;
-        for (int32_t j = 0; j < n; j++) {
-            float *dst = vp + ((size_t)p * n + j) * NR;
-            memcpy(dst, v + (size_t)j * ld + (size_t)p * NR, sizeof(float) * cols);
-            for (int32_t cc = cols; cc < NR; cc++) dst[cc] = 0.0f;
-        }
+    const int32_t nkg = (n + MR - 1) / MR, ndg = (d + MR - 1) / MR;
+    float *kp = ws, *vp = kp + (size_t)nkg * MR * d, *qp = vp + (size_t)ndg * MR * n, *st = qp + (size_t)QB * d;
+    /* kp[(g*d + c)*4 + r] = K[4g + r][c], zero past n */
+    for (int32_t g = 0; g < nkg; g++)
+        pack_rows4(kp + (size_t)g * MR * d, MR, k + (size_t)g * MR * ld, ld,
+                   n - g * MR < MR ? n - g * MR : MR, d, 1.0f);
+    /* vp[(g*n + j)*4 + cc] = V[j][4g + cc], zero past d */
+    for (int32_t g = 0; g < ndg; g++) {
+        const int32_t cols = d - g * MR < MR ? d - g * MR : MR;
+        float *dst = vp + (size_t)g * n * MR;
+        const float *src = v + (size_t)g * MR;
+        if (cols == MR)
+            for (int32_t j = 0; j < n; j++) wasm_v128_store(dst + j * MR, wasm_v128_load(src + (size_t)j * ld));
+        else
+            for (int32_t j = 0; j < n; j++)
+                for (int32_t cc = 0; cc < MR; cc++) dst[j * MR + cc] = cc < cols ? src[(size_t)j * ld + cc] : 0.0f;
     }
-    for (int32_t i0 = 0; i0 < n; i0 += MR) {
-        const int32_t rows = n - i0 < MR ? n - i0 : MR;
-        pack_x(a, q + (size_t)i0 * ld, ld, rows, d);
-        for (int32_t p = 0; p < npk; p++)
-            gemm_tile_edge(a, kp + (size_t)p * d * NR, d, sc + (size_t)p * NR, (size_t)n,
-                           rows, n - p * NR < NR ? n - p * NR : NR, NULL, 0);
-        for (int32_t r = 0; r < rows; r++) softmax_row(sc + (size_t)r * n, n, scale);
-        pack_x(a, sc, (size_t)n, rows, n);
-        for (int32_t p = 0; p < npv; p++)
-            gemm_tile_edge(a, vp + (size_t)p * n * NR, n, out + (size_t)i0 * ld + (size_t)p * NR, ld,
-                           rows, d - p * NR < NR ? d - p * NR : NR, NULL, 0);
+    for (int32_t i0 = 0; i0 < n; i0 += QB) {
+        const int32_t rows = n - i0 < QB ? n - i0 : QB;
+        /* qp[c*8 + r] = Q[i0 + r][c] * scale: the scale costs d multiplies
+         * per row here instead of n on the scores; rows past n are zero */
+        pack_rows4(qp, QB, q + (size_t)i0 * ld, ld, rows < 4 ? rows : 4, d, scale);
+        pack_rows4(qp + 4, QB, rows > 4 ? q + (size_t)(i0 + 4) * ld : q, ld, rows > 4 ? rows - 4 : 0, d, scale);
+        /* st[j*8 + r] = score of query i0 + r against key j */
+        for (int32_t g = 0; g < nkg; g++)
+            gemm_tile_edge(kp + (size_t)g * MR * d, qp, d, st + (size_t)g * MR * QB, QB,
+                           n - g * MR < MR ? n - g * MR : MR, QB, NULL, 0);
+        v128_t m0 = splat(-INFINITY), m1 = splat(-INFINITY);
+        for (int32_t j = 0; j < n; j++) {
+            m0 = wasm_f32x4_pmax(m0, wasm_v128_load(st + j * QB));
+            m1 = wasm_f32x4_pmax(m1, wasm_v128_load(st + j * QB + 4));
+        }
+        v128_t s0 = splat(0.0f), s1 = splat(0.0f);
+        for (int32_t j = 0; j < n; j++) {
+            const v128_t e0 = v_exp_nonpos(wasm_f32x4_sub(wasm_v128_load(st + j * QB), m0));
+            const v128_t e1 = v_exp_nonpos(wasm_f32x4_sub(wasm_v128_load(st + j * QB + 4), m1));
+            wasm_v128_store(st + j * QB, e0);
+            wasm_v128_store(st + j * QB + 4, e1);
+            s0 = wasm_f32x4_add(s0, e0);
+            s1 = wasm_f32x4_add(s1, e1);
+        }
+        const v128_t inv[2] = {wasm_f32x4_div(splat(1.0f), s0), wasm_f32x4_div(splat(1.0f), s1)};
+        for (int32_t g = 0; g < ndg; g++) {
+            /* t[cc*8 + r] = sum_j V[j][4g + cc] P[i0 + r][j] */
+            float t[MR * QB] __attribute__((aligned(16)));
+            const int32_t cols = d - g * MR < MR ? d - g * MR : MR;
+            gemm_tile_4(vp + (size_t)g * n * MR, st, n, t, QB, NULL, 0);
+            for (int h = 0; h < 2; h++) {
+                /* the 4 x 4 block of queries 4h..4h+3, normalised, transposed */
+                const v128_t c0 = wasm_f32x4_mul(wasm_v128_load(t + 0 * QB + 4 * h), inv[h]);
+                const v128_t c1 = wasm_f32x4_mul(wasm_v128_load(t + 1 * QB + 4 * h), inv[h]);
+                const v128_t c2 = wasm_f32x4_mul(wasm_v128_load(t + 2 * QB + 4 * h), inv[h]);
+                const v128_t c3 = wasm_f32x4_mul(wasm_v128_load(t + 3 * QB + 4 * h), inv[h]);
+                const v128_t t0 = wasm_i32x4_shuffle(c0, c1, 0, 4, 1, 5);
+                const v128_t t1 = wasm_i32x4_shuffle(c0, c1, 2, 6, 3, 7);
+                const v128_t t2 = wasm_i32x4_shuffle(c2, c3, 0, 4, 1, 5);
+                const v128_t t3 = wasm_i32x4_shuffle(c2, c3, 2, 6, 3, 7);
+                v128_t o[4];
+                o[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+                o[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+                o[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+                o[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+                for (int32_t r = 0; r < 4 && 4 * h + r < rows; r++) {
+                    float *dst = out + (size_t)(i0 + 4 * h + r) * ld + (size_t)g * MR;
+                    if (cols == MR) wasm_v128_store(dst, o[r]);
+                    else {
+                        float tmp[4] __attribute__((aligned(16)));
+                        wasm_v128_store(tmp, o[r]);
+                        memcpy(dst, tmp, sizeof(float) * cols);
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -578,8 +578,10 @@ static void test_activations(void) {
 /* ==== attention ==== */
 
 static void test_attention(void) {
-    static const int32_t ns[] = {1, 2, 7, 64, 200};
-    static const int32_t ds[] = {1, 3, 8, 32, 64};
+    /* short sequences (row by row) and the blocked path: blocks of 8 queries
+     * and groups of 4 keys both full and cut short, n = 16 its first size */
+    static const int32_t ns[] = {1, 2, 7, 15, 16, 17, 19, 22, 24, 29, 64, 200, 257};
+    static const int32_t ds[] = {1, 3, 8, 13, 32, 64};
     char label[96];
     for (size_t a = 0; a < sizeof ns / sizeof ns[0]; a++) {
         for (size_t c = 0; c < sizeof ds / sizeof ds[0]; c++) {
