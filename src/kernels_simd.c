@@ -158,6 +158,19 @@ void sw_linear_unpack(sw_linear *l) {
 
 /* ==== Linear: micro-kernel ==== */
 
+/* The columns of the 4 x 4 block whose rows are r0..r3: c[j] = (r0[j],
+ * r1[j], r2[j], r3[j]). */
+static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t c[4]) {
+    const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+    const v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+    const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+    const v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+    c[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+    c[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+    c[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+    c[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
+
 /* Packs rows [0, rows) x cols [0, kc) of x (row stride ldx) into
  * a[k*MR + r]; rows past `rows` are zero (their results are discarded). */
 static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t kc) {
@@ -165,16 +178,10 @@ static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t k
     if (rows == MR && MR == 4) {
         const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
         for (; k + 4 <= kc; k += 4) {   /* 4x4 transpose per step */
-            v128_t r0 = wasm_v128_load(x0 + k), r1 = wasm_v128_load(x1 + k);
-            v128_t r2 = wasm_v128_load(x2 + k), r3 = wasm_v128_load(x3 + k);
-            v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
-            v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-            v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-            v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-            wasm_v128_store(a + (k + 0) * MR, wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5));
-            wasm_v128_store(a + (k + 1) * MR, wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7));
-            wasm_v128_store(a + (k + 2) * MR, wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5));
-            wasm_v128_store(a + (k + 3) * MR, wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7));
+            v128_t c[4];
+            transpose4(wasm_v128_load(x0 + k), wasm_v128_load(x1 + k),
+                       wasm_v128_load(x2 + k), wasm_v128_load(x3 + k), c);
+            for (int j = 0; j < 4; j++) wasm_v128_store(a + (k + j) * MR, c[j]);
         }
     }
     for (; k < kc; k++)
@@ -873,16 +880,10 @@ static void pack_rows4(float *a, size_t astride, const float *x, size_t ldx,
     if (rows == 4) {
         const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
         for (; k + 4 <= kc; k += 4) {
-            v128_t r0 = wasm_v128_load(x0 + k), r1 = wasm_v128_load(x1 + k);
-            v128_t r2 = wasm_v128_load(x2 + k), r3 = wasm_v128_load(x3 + k);
-            v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
-            v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-            v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-            v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-            wasm_v128_store(a + (k + 0) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5), vs));
-            wasm_v128_store(a + (k + 1) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7), vs));
-            wasm_v128_store(a + (k + 2) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5), vs));
-            wasm_v128_store(a + (k + 3) * astride, wasm_f32x4_mul(wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7), vs));
+            v128_t c[4];
+            transpose4(wasm_v128_load(x0 + k), wasm_v128_load(x1 + k),
+                       wasm_v128_load(x2 + k), wasm_v128_load(x3 + k), c);
+            for (int j = 0; j < 4; j++) wasm_v128_store(a + (k + j) * astride, wasm_f32x4_mul(c[j], vs));
         }
     }
     for (; k < kc; k++)
@@ -941,19 +942,11 @@ static void attention_blocked(float *out, const float *q, const float *k, const 
             gemm_tile_4(vp + (size_t)g * n * MR, st, n, t, QB, NULL, 0);
             for (int h = 0; h < 2; h++) {
                 /* the 4 x 4 block of queries 4h..4h+3, normalised, transposed */
-                const v128_t c0 = wasm_f32x4_mul(wasm_v128_load(t + 0 * QB + 4 * h), inv[h]);
-                const v128_t c1 = wasm_f32x4_mul(wasm_v128_load(t + 1 * QB + 4 * h), inv[h]);
-                const v128_t c2 = wasm_f32x4_mul(wasm_v128_load(t + 2 * QB + 4 * h), inv[h]);
-                const v128_t c3 = wasm_f32x4_mul(wasm_v128_load(t + 3 * QB + 4 * h), inv[h]);
-                const v128_t t0 = wasm_i32x4_shuffle(c0, c1, 0, 4, 1, 5);
-                const v128_t t1 = wasm_i32x4_shuffle(c0, c1, 2, 6, 3, 7);
-                const v128_t t2 = wasm_i32x4_shuffle(c2, c3, 0, 4, 1, 5);
-                const v128_t t3 = wasm_i32x4_shuffle(c2, c3, 2, 6, 3, 7);
                 v128_t o[4];
-                o[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
-                o[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
-                o[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
-                o[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+                transpose4(wasm_f32x4_mul(wasm_v128_load(t + 0 * QB + 4 * h), inv[h]),
+                           wasm_f32x4_mul(wasm_v128_load(t + 1 * QB + 4 * h), inv[h]),
+                           wasm_f32x4_mul(wasm_v128_load(t + 2 * QB + 4 * h), inv[h]),
+                           wasm_f32x4_mul(wasm_v128_load(t + 3 * QB + 4 * h), inv[h]), o);
                 for (int32_t r = 0; r < 4 && 4 * h + r < rows; r++) {
                     float *dst = out + (size_t)(i0 + 4 * h + r) * ld + (size_t)g * MR;
                     if (cols == MR) wasm_v128_store(dst, o[r]);
