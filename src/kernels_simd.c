@@ -91,11 +91,12 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * found none better than 4x8).
  *
  * Cache blocking: K is cut into blocks of at most KC so that one W panel
- * block (KC x NR floats) plus the packed x of up to GROUPS row groups
- * (GROUPS x MR x KC) stay in L1 while that panel block serves every group,
- * and the columns are cut so that the KC x NC block of W being swept for
- * every super-block of rows stays in L2. y is partial-summed across K
- * blocks; the bias is added with the last one.
+ * block (KC x NR floats) plus the packed x block (MR x KC) stay in L1 while
+ * a tile runs, and the columns are cut so that the KC x NC block of W being
+ * swept for every row group stays in L2. y is partial-summed across K
+ * blocks; the bias is added with the last one. A task of at most GROUPS * MR
+ * rows packs all its groups first and runs each panel block for all of
+ * them (see linear_task).
  *
  * A short text (a few rows) uses each weight only a few times, so its
  * products are bound by reading W from memory: the weights of the six
@@ -277,10 +278,10 @@ static void linear_unpacked(const sw_linear *l, const float *x, int32_t m, float
 }
 
 /* One task of a product: rows [r0, r1) x panels [p0, p1) of y, all of K.
- * Rows go by super-blocks of up to GROUPS row groups of MR: the super-block
- * is packed once per K block, then every panel block of W is used for all
- * of its groups while it sits in L1 (W streams through once per
- * super-block; x stays in L1: GROUPS * MR * KC floats, 16 KB).
+ * Rows go by super-blocks: a short task's rows (up to GROUPS row groups of
+ * MR, 16 KB packed) are packed once per K block and every panel block of W
+ * serves all of them while it sits in L1, so W streams through once; a
+ * long task goes one group at a time (the reason is at `sb` below).
  * The loop order, and so every sum, is the same whatever the split: results
  * do not depend on the thread count. */
 #define GROUPS 4

@@ -23,13 +23,11 @@ test('a model whose memory lies above 2 GiB gives the same embeddings', async ()
   for (let i = 0; i < 12 && top < TWO_GIB; i++) top = engine.alloc(256 * 2 ** 20);
   assert.ok(top >= TWO_GIB, `heap reached ${top}`);
 
-  const p = engine.withScope((s) => {
+  engine.withScope((s) => {
     const q = s.i32s([7, -8, 9]);
     assert.ok(q > TWO_GIB, `scratch at ${q}`);
     assert.deepEqual([...engine.i32.subarray(q >>> 2, (q >>> 2) + 3)], [7, -8, 9]);
-    return q;
   });
-  assert.ok(p > 0);
 
   const name = 'st-mean';
   const ref = readReference(name);
