@@ -165,7 +165,7 @@ static float frand(unsigned *s) {
 
 static double gemm_run(int m, int in, int out, int reps, int warmup, double *first) {
     unsigned seed = 12345;
-    sw_linear l = {in, out, NULL, NULL, NULL, NULL, NULL};
+    sw_linear l = {in, out, NULL, NULL, NULL, NULL, NULL, SW_ACT_IDENTITY};
     float *x = malloc(sizeof(float) * (size_t)m * in);
     float *y = malloc(sizeof(float) * (size_t)m * out);
     l.w = malloc(sizeof(float) * (size_t)in * out);
@@ -199,7 +199,7 @@ static double gemm_run(int m, int in, int out, int reps, int warmup, double *fir
  * means more than either number. The int8 time includes quantizing x. */
 static void gemm_q8_vs_f32(int m, int in, int out, int reps, double *q8, double *f32) {
     unsigned seed = 12345;
-    sw_linear lf = {in, out, NULL, NULL, NULL, NULL, NULL}, lq;
+    sw_linear lf = {in, out, NULL, NULL, NULL, NULL, NULL, SW_ACT_IDENTITY}, lq;
     float *x = malloc(sizeof(float) * (size_t)m * in);
     float *y = malloc(sizeof(float) * (size_t)m * out);
     lf.w = malloc(sizeof(float) * (size_t)in * out);

@@ -183,16 +183,19 @@ sw_model *sw_model_create(const sw_config *cfg) {
         add_linear_slots(m, LAYER_NAME("attention.output.dense"), &ly->attn_out, H, H, 1);
         add_ln_slots(m, LAYER_NAME("attention.output.LayerNorm"), &ly->ln1_g, &ly->ln1_b, H);
         add_linear_slots(m, LAYER_NAME("intermediate.dense"), &ly->inter, I, H, 1);
+        ly->inter.act = cfg->hidden_act;
         add_linear_slots(m, LAYER_NAME("output.dense"), &ly->out, H, I, 1);
         add_ln_slots(m, LAYER_NAME("output.LayerNorm"), &ly->ln2_g, &ly->ln2_b, H);
 #undef LAYER_NAME
     }
     if (cfg->heads & SW_HEAD_CLASSIFIER) {
         add_linear_slots(m, "pooler.dense", &m->pooler, H, H, 1);
+        m->pooler.act = SW_ACT_TANH;
         add_linear_slots(m, "classifier", &m->classifier, cfg->num_labels, H, 1);
     }
     if (cfg->heads & SW_HEAD_MLM) {
         add_linear_slots(m, "cls.predictions.transform.dense", &m->mlm_dense, H, H, 1);
+        m->mlm_dense.act = cfg->hidden_act;
         add_ln_slots(m, "cls.predictions.transform.LayerNorm", &m->mlm_ln_g, &m->mlm_ln_b, H);
         add_slot(m, "cls.predictions.bias", &m->mlm_bias, 1, cfg->vocab_size, 0);
     }
@@ -444,7 +447,7 @@ static int check_inputs(const sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
 
 /* ==== the layer's steps as tasks (threads.h) ==== */
 
-/* Rows per task of a row-wise op: enough work to be worth a task. */
+/* Rows per task of a LayerNorm: enough work to be worth a task. */
 #define ROWS_PER_TASK 16
 
 /* One attention head of one sequence per task. */
@@ -491,25 +494,6 @@ static void add_layernorm(float *y, const float *x, const float *r, const float 
     sw_parallel_for((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, ln_task, &j);
 }
 
-/* An activation over [rows x n], rows split between tasks. */
-typedef struct act_job {
-    float *x;
-    int32_t rows, n, act;
-} act_job;
-
-static void act_task(void *arg, int32_t task, int32_t thread) {
-    const act_job *j = (const act_job *)arg;
-    const int32_t r0 = task * ROWS_PER_TASK;
-    const int32_t rows = j->rows - r0 < ROWS_PER_TASK ? j->rows - r0 : ROWS_PER_TASK;
-    (void)thread;
-    sw_activate(j->x + (size_t)r0 * j->n, (size_t)rows * j->n, j->act);
-}
-
-static void activate(float *x, int32_t rows, int32_t n, int32_t act) {
-    act_job j = {x, rows, n, act};
-    sw_parallel_for((rows + ROWS_PER_TASK - 1) / ROWS_PER_TASK, act_task, &j);
-}
-
 /* BertEmbeddings: word + position + token type, then LayerNorm. Positions
  * restart at 0 for every packed sequence. */
 static void embed(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens, const int32_t *ids, const int32_t *type_ids) {
@@ -542,9 +526,8 @@ static void layer_forward(sw_ctx *c, const sw_layer *ly, int32_t n_seq, int32_t 
     /* BertSelfOutput: dense, then LayerNorm(dense + input) */
     sw_linear_forward(&ly->attn_out, c->a, T, c->q);
     add_layernorm(c->x, c->x, c->q, ly->ln1_g, ly->ln1_b, T, H, cfg->layer_norm_eps);
-    /* BertIntermediate: dense + GELU; BertOutput: dense, LayerNorm(dense + input) */
+    /* BertIntermediate: dense + GELU (inter.act); BertOutput: dense, LayerNorm(dense + input) */
     sw_linear_forward(&ly->inter, c->x, T, c->f);
-    activate(c->f, T, cfg->intermediate_size, cfg->hidden_act);
     sw_linear_forward(&ly->out, c->f, T, c->k);
     add_layernorm(c->x, c->x, c->k, ly->ln2_g, ly->ln2_b, T, H, cfg->layer_norm_eps);
 }
@@ -606,8 +589,7 @@ int sw_ctx_classify(sw_ctx *c, float *out) {
         memcpy(first + (size_t)s * H, c->x + (size_t)off * H, (size_t)H * sizeof(float));
         off += c->seq_lens[s];
     }
-    sw_linear_forward(&m->pooler, first, c->n_seq, pooled);
-    sw_activate(pooled, (size_t)c->n_seq * H, SW_ACT_TANH);
+    sw_linear_forward(&m->pooler, first, c->n_seq, pooled); /* tanh: pooler.act */
     sw_linear_forward(&m->classifier, pooled, c->n_seq, out);
     return sw_threads_check();
 }
@@ -626,10 +608,9 @@ int sw_ctx_splade(sw_ctx *c, int32_t sum, int32_t log1p_twice, float *out) {
     if (c->n_seq < 1) return sw_fail(SW_ERR_STATE, "splade: run a forward pass first");
     const int32_t H = m->cfg.hidden_size, V = m->cfg.vocab_size;
     const int32_t T = c->n_tokens;
-    /* BertPredictionHeadTransform over all tokens: dense, act, LayerNorm. */
+    /* BertPredictionHeadTransform over all tokens: dense, act (mlm_dense.act), LayerNorm. */
     float *tr = c->q;
     sw_linear_forward(&m->mlm_dense, c->x, T, tr);
-    activate(tr, T, H, m->cfg.hidden_act);
     add_layernorm(tr, tr, NULL, m->mlm_ln_g, m->mlm_ln_b, T, H, m->cfg.layer_norm_eps);
 
     /* Decoder by vocabulary chunk, pooled at once: logits for one chunk of

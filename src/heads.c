@@ -74,9 +74,8 @@ int sw_pool(const float *h, int32_t n, int32_t dim, int32_t modes, int32_t skip,
 /* ==== Dense ==== */
 
 struct sw_dense {
-    sw_linear lin; /* linear.weight [out x in], linear.bias [out] */
+    sw_linear lin; /* linear.weight [out x in], linear.bias [out]; the activation: lin.act */
     int32_t has_bias;
-    int32_t act;
 };
 
 sw_dense *sw_dense_create(int32_t in_features, int32_t out_features, int32_t has_bias, int32_t act) {
@@ -95,7 +94,7 @@ sw_dense *sw_dense_create(int32_t in_features, int32_t out_features, int32_t has
     d->lin.in = in_features;
     d->lin.out = out_features;
     d->has_bias = has_bias ? 1 : 0;
-    d->act = act;
+    d->lin.act = act;
     return d;
 }
 
@@ -135,7 +134,6 @@ int sw_dense_forward(const sw_dense *d, const float *x, int32_t n, float *y) {
     if (!d->lin.w && !d->lin.packed) return sw_fail(SW_ERR_MISSING_TENSOR, "Dense: tensor \"linear.weight\" is missing");
     if (d->has_bias && !d->lin.b) return sw_fail(SW_ERR_MISSING_TENSOR, "Dense: tensor \"linear.bias\" is missing");
     sw_linear_forward(&d->lin, x, n, y);
-    sw_activate(y, (size_t)n * d->lin.out, d->act);
     return sw_threads_check();
 }
 

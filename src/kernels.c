@@ -24,6 +24,7 @@ void sw_linear_forward_ref(const sw_linear *l, const float *x, int32_t m, float 
             for (int32_t k = 0; k < l->in; k++) acc += xi[k] * wo[k];
             yi[o] = acc + (l->b ? l->b[o] : 0.0f);
         }
+        sw_activate_ref(yi, (size_t)l->out, l->act);
     }
 }
 
@@ -71,6 +72,11 @@ static float activate_one(float v, int32_t act) {
 void sw_activate_ref(float *x, size_t n, int32_t act) {
     if (act == SW_ACT_IDENTITY) return;
     for (size_t i = 0; i < n; i++) x[i] = activate_one(x[i], act);
+}
+
+void sw_activate_rows(float *y, size_t ldy, int32_t rows, int32_t c0, int32_t c1, int32_t act) {
+    if (act == SW_ACT_IDENTITY || c1 <= c0) return;
+    for (int32_t r = 0; r < rows; r++) sw_activate(y + (size_t)r * ldy + c0, (size_t)(c1 - c0), act);
 }
 
 /* ==== attention ==== */

@@ -22,7 +22,10 @@
  * prefers, made once by sw_linear_pack() (NULL until then, and on targets
  * that do not need it). `q8` / `q8_scale` are the int8 form made by
  * sw_linear_quantize() (kernels_int8.c); when set, sw_linear_forward runs
- * the integer GEMM on them and never reads w or packed. */
+ * the integer GEMM on them and never reads w or packed. `act` (an sw_act of
+ * sentence_wasm.h; 0 = identity) is applied to y after the bias, by the
+ * GEMM as each part of y is finished: a BertIntermediate's GELU then runs
+ * on the threads of the product, on outputs still in cache. */
 typedef struct sw_linear {
     int32_t in, out;
     float  *w;       /* [out x in], owned by the model                */
@@ -30,6 +33,7 @@ typedef struct sw_linear {
     float  *packed;  /* kernel-private layout of w, or NULL           */
     void   *q8;      /* kernel-private layout of the int8 weights, or NULL */
     float  *q8_scale;/* per output row: w[o][k] ~ q[o][k] * q8_scale[o]    */
+    int32_t act;     /* activation of y (SW_ACT_*), 0 for none              */
 } sw_linear;
 
 /* Prepares l->packed for sw_linear_forward (allocates it with malloc).
@@ -39,7 +43,7 @@ int  sw_linear_pack(sw_linear *l);
 /* Frees l->packed. */
 void sw_linear_unpack(sw_linear *l);
 
-/* y[m x out] = x[m x in] W^T + b. y must not alias x. */
+/* y[m x out] = act(x[m x in] W^T + b). y must not alias x. */
 void sw_linear_forward_ref(const sw_linear *l, const float *x, int32_t m, float *y);
 void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y);
 /* ys[i] = x ls[i]->W^T + b for i < n, with the same results as n calls of
@@ -64,6 +68,9 @@ void sw_add_layernorm(float *y, const float *x, const float *r,
 /* In-place activation over n floats (sw_act values of sentence_wasm.h). */
 void sw_activate_ref(float *x, size_t n, int32_t act);
 void sw_activate(float *x, size_t n, int32_t act);
+/* sw_activate on columns [c0, c1) of `rows` rows of y (row stride ldy): the
+ * part of a product's output that a GEMM task has just finished. */
+void sw_activate_rows(float *y, size_t ldy, int32_t rows, int32_t c0, int32_t c1, int32_t act);
 
 /* ==== attention ==== */
 

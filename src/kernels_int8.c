@@ -271,6 +271,7 @@ size_t sw_linear_q8_bytes(const sw_linear *l) {
 
 void sw_linear_forward_q8(const sw_linear *l, const float *x, int32_t m, float *y) {
     sw_q8_linear_ref((const int8_t *)l->q8, l->q8_scale, l->b, l->in, l->out, x, m, y);
+    sw_activate_ref(y, (size_t)m * (size_t)l->out, l->act);
 }
 
 void sw_attention_head_q8(float *out, const float *q, const float *k, const float *v, int32_t n, int32_t d,
@@ -547,6 +548,7 @@ static void q8_group_panels(const sw_linear *l, const q8_plan *P, const int32_t 
         q8_epilogue(acc + (p - p0) * QMR * QNR, yg + col, (size_t)l->out, rows, cols,
                     sx, l->q8_scale + col, l->b ? l->b + col : NULL);
     }
+    sw_activate_rows(yg, (size_t)l->out, rows, p0 * QNR, p1 * QNR < l->out ? p1 * QNR : l->out, l->act);
 }
 
 /* Rows [0, m): each row group's activations quantized per panel block and K
@@ -575,6 +577,8 @@ static void q8_rows_blocked(const sw_linear *l, const q8_plan *P, const float *x
                 q8_epilogue(acc + (p - p0) * QMR * QNR, y + (size_t)i0 * l->out + col, (size_t)l->out, rows, cols,
                             sx, l->q8_scale + col, l->b ? l->b + col : NULL);
             }
+            sw_activate_rows(y + (size_t)i0 * l->out, (size_t)l->out, rows, p0 * QNR,
+                             p1 * QNR < l->out ? p1 * QNR : l->out, l->act);
         }
     }
 }

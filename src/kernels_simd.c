@@ -274,6 +274,7 @@ static void linear_unpacked(const sw_linear *l, const float *x, int32_t m, float
         float *yi = y + (size_t)i * l->out;
         for (int32_t o = 0; o < l->out; o++)
             yi[o] = sw_dot(xi, l->w + (size_t)o * l->in, l->in) + (l->b ? l->b[o] : 0.0f);
+        sw_activate(yi, (size_t)l->out, l->act);
     }
 }
 
@@ -333,6 +334,10 @@ static void linear_task(void *arg, int32_t task, int32_t thread) {
                     gemm_tile_edge(a + (size_t)g * MR * KC, wp, kc, j->y + (size_t)g0[g] * out + col,
                                    (size_t)out, gr[g], cols, bias, accumulate);
             }
+            if (last) /* these rows' columns are final: the activation, while they are in cache */
+                for (int32_t g = 0; g < ng; g++)
+                    sw_activate_rows(j->y + (size_t)g0[g] * out, (size_t)out, gr[g], p0 * NR,
+                                     p1 * NR < out ? p1 * NR : out, l->act);
         }
     }
 }

@@ -23,13 +23,13 @@ const WASM_FLAGS = process.execArgv.filter((a) => a.startsWith('--experimental-w
  * check_pool() of tests/c/test_threads.c with `threads` threads: returns
  * the failures and how many tasks each thread ran.
  */
-async function checkPool(threads, jobs, nTasks) {
+async function checkPool(threads, jobs, nTasks, gap = 0) {
   assert.ok(fs.existsSync(POOL_WASM), `${POOL_WASM} is missing: run make build/test_threads.wasm`);
   const engine = await loadEngine({ build: 'plain', urls: { plain: pathToFileURL(POOL_WASM), 'plain-mt': pathToFileURL(POOL_WASM) }, threads });
   try {
     const ints = nTasks + 2 * MAX_THREADS;
     const ws = engine.alloc(ints * 4);
-    const failures = engine.exports.check_pool(ws, jobs, nTasks);
+    const failures = engine.exports.check_pool(ws, jobs, nTasks, gap);
     const perThread = [...new Int32Array(engine.memory.buffer, ws + (nTasks + MAX_THREADS) * 4, MAX_THREADS)];
     return { failures, perThread, count: engine.exports.sw_threads_count() };
   } finally {
@@ -50,6 +50,17 @@ for (const threads of [1, 2, 3]) {
 }
 
 for (const threads of [2, 3]) {
+  test(`thread pool with ${threads} threads, helpers asleep when jobs start: late ones skip a finished job`, async () => {
+    for (const nTasks of [2, 5, 40]) {
+      const { failures, perThread } = await checkPool(threads, 200, nTasks, 300000);
+      assert.equal(failures, 0, `${nTasks} tasks: ${failures} failures`);
+      assert.equal(perThread.reduce((a, b) => a + b, 0), 200 * nTasks);
+      assert.ok(perThread.slice(threads).every((n) => n === 0), 'no task ran under an index past the threads');
+    }
+  });
+}
+
+for (const threads of [2, 3]) {
   test(`a helper that traps (${threads} threads): the job's call fails once, later ones run on thread 0`, async () => {
     const engine = await loadEngine({ build: 'plain', urls: { 'plain-mt': pathToFileURL(POOL_WASM) }, threads });
     try {
@@ -59,7 +70,7 @@ for (const threads of [2, 3]) {
       assert.match(engine.lastError(), /a helper thread failed/);
       assert.equal(engine.exports.sw_threads_count(), 1, 'the other helpers were stopped');
       const ws = engine.alloc((300 + 2 * MAX_THREADS) * 4);
-      assert.equal(engine.exports.check_pool(ws, 20, 300), 0, 'the pool still works, on one thread');
+      assert.equal(engine.exports.check_pool(ws, 20, 300, 0), 0, 'the pool still works, on one thread');
     } finally {
       await engine.close();
     }
@@ -72,7 +83,7 @@ test('thread pool under V8\'s baseline compiler only (--liftoff-only), where a w
     import { loadEngine } from ${JSON.stringify(pathToFileURL(path.join(root, 'js', 'wasm.js')).href)};
     const e = await loadEngine({ build: 'plain', urls: { 'plain-mt': new URL(${JSON.stringify(pathToFileURL(POOL_WASM).href)}) }, threads: 3 });
     const ws = e.alloc((300 + 128) * 4);
-    const failures = e.exports.check_pool(ws, 100, 300);
+    const failures = e.exports.check_pool(ws, 100, 300, 0);
     const per = [...new Int32Array(e.memory.buffer, ws + (300 + 64) * 4, 3)];
     await e.close();
     console.log(JSON.stringify({ failures, per }));`;

@@ -137,7 +137,7 @@ static void test_linear_shape(int32_t m, int32_t in, int32_t out) {
     /* float sums of `in` terms: error grows like sqrt(in) */
     const double tol = 2e-6 * sqrt((double)in);
     for (int bias = 0; bias < 2; bias++) {
-        sw_linear l = {in, out, w, bias ? b : NULL, NULL, NULL, NULL};
+        sw_linear l = {in, out, w, bias ? b : NULL, NULL, NULL, NULL, SW_ACT_IDENTITY};
         sw_linear_forward_ref(&l, x, m, ref);
         for (int packed = 0; packed < 2; packed++) {
             if (packed && sw_linear_pack(&l) != 0) { fprintf(stderr, "pack: out of memory\n"); exit(2); }
@@ -175,14 +175,14 @@ static void test_linear(void) {
      * layer with in == 0 gives the bias. */
     {
         float w[6] = {1, 2, 3, 4, 5, 6}, b[2] = {0.5f, -0.5f}, x[3] = {1, 1, 1}, y[2];
-        sw_linear l = {3, 2, w, b, NULL, NULL, NULL};
+        sw_linear l = {3, 2, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
         CHECK("linear repack", sw_linear_pack(&l) == 0 && sw_linear_pack(&l) == 0);
         sw_linear_forward(&l, x, 1, y);
         CHECK("linear repack", y[0] == 6.5f && y[1] == 14.5f);
         sw_linear_unpack(&l);
         sw_linear_unpack(&l);
         CHECK("linear unpack twice", l.packed == NULL);
-        sw_linear z = {0, 2, w, b, NULL, NULL, NULL};
+        sw_linear z = {0, 2, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
         CHECK("linear in=0 pack", sw_linear_pack(&z) == 0);
         y[0] = y[1] = NAN;
         sw_linear_forward(&z, x, 1, y);
@@ -203,7 +203,7 @@ static void test_linear_many(void) {
     float *ys[SW_LINEAR_MANY_MAX + 1], *one[SW_LINEAR_MANY_MAX + 1];
     for (int i = 0; i <= SW_LINEAR_MANY_MAX; i++) {
         ls[i] = (sw_linear){in, outs[i], alloc_rand((size_t)outs[i] * in, 1.0f, 0.0f),
-                            alloc_rand((size_t)outs[i], 1.0f, 0.0f), NULL, NULL, NULL};
+                            alloc_rand((size_t)outs[i], 1.0f, 0.0f), NULL, NULL, NULL, SW_ACT_IDENTITY};
         lp[i] = &ls[i];
         ys[i] = alloc_out((size_t)m * outs[i]);
         one[i] = xmalloc(sizeof(float) * (size_t)m * outs[i]);
@@ -251,6 +251,44 @@ static int check_exact(const char *label, const float *a, const float *ref, size
     }
     n_pass++;
     return 1;
+}
+
+/* sw_linear.act: the activation the GEMM applies to each finished part of
+ * y gives the same bits as the product without it followed by sw_activate
+ * over all of y, for the float layer (unpacked and packed: every way the
+ * driver cuts rows and columns) and the int8 one. */
+static void test_linear_act(void) {
+    static const int32_t shapes[][3] = {{1, 384, 1536}, {3, 33, 100}, {9, 384, 1536}, {17, 5, 17},
+                                        {37, 384, 1536}, {130, 1536, 384}, {6, 100, 9}};
+    static const int32_t acts[] = {SW_ACT_GELU, SW_ACT_GELU_TANH, SW_ACT_RELU, SW_ACT_TANH, SW_ACT_SIGMOID};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        const int32_t m = shapes[s][0], in = shapes[s][1], out = shapes[s][2];
+        const size_t n = (size_t)m * out;
+        float *x = alloc_rand((size_t)m * in, 1.0f, 0.0f);
+        float *w = alloc_rand((size_t)out * in, 0.1f, 0.0f);
+        float *b = alloc_rand((size_t)out, 1.0f, 0.0f);
+        float *ref = xmalloc(sizeof(float) * n);
+        float *y = alloc_out(n);
+        for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++)
+            for (int form = 0; form < 3; form++) { /* unpacked, packed, int8 */
+                char label[112];
+                sw_linear l = {in, out, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
+                if (form == 1 && sw_linear_pack(&l) != 0) { fprintf(stderr, "pack: out of memory\n"); exit(2); }
+                if (form == 2 && sw_linear_quantize(&l) != 0) { fprintf(stderr, "quantize: out of memory\n"); exit(2); }
+                sw_linear_forward(&l, x, m, ref);
+                sw_activate(ref, n, acts[a]);
+                l.act = acts[a];
+                for (size_t i = 0; i < n; i++) y[i] = NAN;
+                sw_linear_forward(&l, x, m, y);
+                snprintf(label, sizeof label, "linear act=%d m=%d in=%d out=%d %s", (int)acts[a], m, in, out,
+                         form == 0 ? "unpacked" : form == 1 ? "packed" : "int8");
+                check_exact(label, y, ref, n);
+                CHECK(label, canary_ok(y, n));
+                sw_linear_unpack(&l);
+                sw_linear_unquantize(&l);
+            }
+        free(x); free(w); free(b); free(ref); free(y);
+    }
 }
 
 /* The quantization of one row, on values whose answer is known. */
@@ -307,7 +345,7 @@ static void test_q8_linear_shape(int32_t m, int32_t in, int32_t out) {
     float *y = alloc_out((size_t)m * out);
     for (int32_t o = 0; o < out; o++) sw_q8_quantize_row_ref(w + (size_t)o * in, in, wq + (size_t)o * in, ws + o);
     for (int bias = 0; bias < 2; bias++) {
-        sw_linear l = {in, out, w, bias ? b : NULL, NULL, NULL, NULL};
+        sw_linear l = {in, out, w, bias ? b : NULL, NULL, NULL, NULL, SW_ACT_IDENTITY};
         CHECK("q8 quantize", sw_linear_quantize(&l) == 0 && l.q8 != NULL && sw_linear_q8_bytes(&l) > 0);
         sw_q8_linear_ref(wq, ws, l.b, in, out, x, m, ref);
         for (size_t i = 0; i < (size_t)m * out; i++) y[i] = NAN;
@@ -357,7 +395,7 @@ static void test_q8_integers(int32_t m, int32_t in, int32_t out, int extreme) {
     for (size_t i = 0; i < (size_t)out * in; i++) w[i] = extreme ? 127.0f : irand127();
     for (int32_t i = 0; i < m; i++) x[(size_t)i * in] = 127.0f;   /* every row reaches 127 */
     for (int32_t o = 0; o < out; o++) w[(size_t)o * in] = -127.0f;
-    sw_linear l = {in, out, w, b, NULL, NULL, NULL};
+    sw_linear l = {in, out, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
     CHECK("q8 integers: quantize", sw_linear_quantize(&l) == 0);
     sw_linear_forward(&l, x, m, y);
     int ok = 1;
@@ -411,7 +449,7 @@ static void test_q8_linear(void) {
         float *x = alloc_rand((size_t)m * in, 1.0f, 0.0f), *w = alloc_rand((size_t)out * in, 1.0f, 0.0f);
         float *b = alloc_rand((size_t)out, 1.0f, 0.0f), *y = alloc_out((size_t)m * out), *ref = xmalloc(sizeof(float) * m * out);
         float *clean = xmalloc(sizeof(float) * m * out);
-        sw_linear l = {in, out, w, b, NULL, NULL, NULL};
+        sw_linear l = {in, out, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
         CHECK("q8 non-finite rows: quantize", sw_linear_quantize(&l) == 0);
         sw_linear_forward(&l, x, m, clean);
         x[1 * in + 5] = INFINITY;
@@ -437,7 +475,7 @@ static void test_q8_linear(void) {
      * negative sizes; nothing is allocated. Empty layers stay unquantized. */
     {
         float w[6] = {1, 2, 3, 4, NAN, 6}, b[2] = {0.5f, -0.5f};
-        sw_linear l = {3, 2, w, b, NULL, NULL, NULL};
+        sw_linear l = {3, 2, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
         CHECK("q8 refuses NaN weights", sw_linear_quantize(&l) == -2 && l.q8 == NULL);
         w[4] = -INFINITY;
         CHECK("q8 refuses inf weights", sw_linear_quantize(&l) == -2 && l.q8 == NULL);
@@ -450,13 +488,13 @@ static void test_q8_linear(void) {
         sw_linear_unquantize(&l);
         sw_linear_unquantize(&l);
         CHECK("q8 unquantize twice", l.q8 == NULL && l.q8_scale == NULL);
-        sw_linear z = {0, 2, w, b, NULL, NULL, NULL};
+        sw_linear z = {0, 2, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
         CHECK("q8 in=0 stays float", sw_linear_quantize(&z) == 0 && z.q8 == NULL);
-        sw_linear neg = {-1, 2, w, b, NULL, NULL, NULL};
+        sw_linear neg = {-1, 2, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
         CHECK("q8 refuses in < 0", sw_linear_quantize(&neg) == -3 && neg.q8 == NULL);
         float *big = calloc((size_t)SW_Q8_MAX_IN + 1, sizeof(float));
         if (!big) { fprintf(stderr, "out of memory\n"); exit(2); }
-        sw_linear wide = {SW_Q8_MAX_IN + 1, 1, big, NULL, NULL, NULL, NULL};
+        sw_linear wide = {SW_Q8_MAX_IN + 1, 1, big, NULL, NULL, NULL, NULL, SW_ACT_IDENTITY};
         CHECK("q8 refuses in > SW_Q8_MAX_IN", sw_linear_quantize(&wide) == -3 && wide.q8 == NULL);
         wide.in = SW_Q8_MAX_IN;
         CHECK("q8 accepts in = SW_Q8_MAX_IN", sw_linear_quantize(&wide) == 0 && wide.q8 != NULL);
@@ -759,6 +797,7 @@ int main(void) {
 #endif
     test_linear();     section("linear");
     test_linear_many(); section("linear many");
+    test_linear_act(); section("linear activation");
     test_q8_quantize_row();
     test_q8_linear();  section("int8 linear");
     test_layernorm();  section("layernorm");

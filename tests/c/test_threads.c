@@ -3,8 +3,11 @@
  * tests/threads.test.js in the shared-memory build (make
  * build/test_threads.wasm), with 0, 1 and 2 helper threads.
  *
- * check_pool() runs `jobs` parallel-fors of `n_tasks` tasks each and counts
- * what went wrong:
+ * check_pool() runs `jobs` parallel-fors of `n_tasks` tasks each, with
+ * `gap` loop turns of serial work on thread 0 before each (long enough, and
+ * the helpers are asleep when a job is published: jobs then often end
+ * before a helper wakes, and it must skip them), and counts what went
+ * wrong:
  *   - a task that ran zero times or twice in a job (atomic per-task counts);
  *   - a thread index outside 0 .. sw_threads_count()-1;
  *   - two threads running tasks under the same index at the same time,
@@ -67,12 +70,14 @@ int32_t check_trap(int32_t n_tasks) {
 /* `ws` holds n_tasks + 2 * SW_MAX_THREADS int32. Returns the number of
  * failures; by_thread (ws + n_tasks + SW_MAX_THREADS) is left with the
  * tasks each thread ran over all jobs. */
-int32_t check_pool(int32_t *ws, int32_t jobs, int32_t n_tasks) {
+int32_t check_pool(int32_t *ws, int32_t jobs, int32_t n_tasks, int32_t gap) {
     int32_t failures = 0;
     job j = {ws, ws + n_tasks, ws + n_tasks + SW_MAX_THREADS, 0};
     for (int32_t i = 0; i < 2 * SW_MAX_THREADS; i++) j.slots[i] = 0;
     for (int32_t g = 0; g < jobs; g++) {
         for (int32_t t = 0; t < n_tasks; t++) j.runs[t] = 0;
+        volatile int32_t spin = 0;
+        for (int32_t i = 0; i < gap; i++) spin = spin + i;
         sw_parallel_for(n_tasks, task, &j);
         for (int32_t t = 0; t < n_tasks; t++) failures += j.runs[t] != 1;
     }
