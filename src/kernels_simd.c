@@ -195,7 +195,7 @@ static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t k
  * block [kc x NR]; bias: NR floats or NULL. The loops over r and c have
  * constant bounds: clang unrolls them and keeps every accumulator in its
  * own local (register). Tiles of fewer rows are there for the rows left
- * over (a short text of 9 tokens is 4 + 4 + 1 rows): V8 issues mul and add
+ * over (a short text of 9 tokens runs as 3 + 3 + 3 rows): V8 issues mul and add
  * separately, so R rows take about max(2R, 4) cycles per k step against 8
  * for a full tile; each row's sums are the same whatever R. */
 #define GEMM_TILE(R)                                                           \
