@@ -430,6 +430,6 @@ attention:;
                n, ms, 4.0 * n * n * 32 / (ms * 1e6));
     }
     gelu_run(64, 3);
-    printf("gelu (erf) 256 x 1536: %6.3f ns/float\n", gelu_run(256, 3 * reps));
+    printf("gelu (exact) 256 x 1536: %6.3f ns/float\n", gelu_run(256, 3 * reps));
     return 0;
 }

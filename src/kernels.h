@@ -46,7 +46,7 @@ void sw_linear_unpack(sw_linear *l);
 /* y[m x out] = act(x[m x in] W^T + b). y must not alias x. */
 void sw_linear_forward_ref(const sw_linear *l, const float *x, int32_t m, float *y);
 void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y);
-/* ys[i] = x ls[i]->W^T + b for i < n, with the same results as n calls of
+/* ys[i] = ls[i]->act(x ls[i]->W^T + b) for i < n, with the same results as n calls of
  * sw_linear_forward; on helper threads the n products are one job (one
  * hand-over, one wait). n <= SW_LINEAR_MANY_MAX, or the calls are made one
  * by one. */

@@ -256,7 +256,8 @@ static int check_exact(const char *label, const float *a, const float *ref, size
 /* sw_linear.act: the activation the GEMM applies to each finished part of
  * y gives the same bits as the product without it followed by sw_activate
  * over all of y, for the float layer (unpacked and packed: every way the
- * driver cuts rows and columns) and the int8 one. */
+ * driver cuts rows and columns) and the int8 one; the reference applies it
+ * as sw_activate_ref does. */
 static void test_linear_act(void) {
     static const int32_t shapes[][3] = {{1, 384, 1536}, {3, 33, 100}, {9, 384, 1536}, {17, 5, 17},
                                         {37, 384, 1536}, {130, 1536, 384}, {6, 100, 9}};
@@ -287,6 +288,16 @@ static void test_linear_act(void) {
                 sw_linear_unpack(&l);
                 sw_linear_unquantize(&l);
             }
+        for (size_t a = 0; a < sizeof acts / sizeof acts[0]; a++) {
+            char label[112];
+            sw_linear l = {in, out, w, b, NULL, NULL, NULL, SW_ACT_IDENTITY};
+            sw_linear_forward_ref(&l, x, m, ref);
+            sw_activate_ref(ref, n, acts[a]);
+            l.act = acts[a];
+            sw_linear_forward_ref(&l, x, m, y);
+            snprintf(label, sizeof label, "linear act=%d m=%d in=%d out=%d reference", (int)acts[a], m, in, out);
+            check_exact(label, y, ref, n);
+        }
         free(x); free(w); free(b); free(ref); free(y);
     }
 }
