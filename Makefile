@@ -9,7 +9,7 @@
 #   make test-js-relaxed  the golden-fixture suites on the relaxed-SIMD build
 #   make clean
 
-SRC      := src/kernels.c src/kernels_simd.c src/kernels_int8.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c src/threads.c
+SRC      := src/kernels.c src/kernels_simd.c src/linear_paired.c src/kernels_int8.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c src/threads.c
 HDR      := $(wildcard src/*.h)
 BUILD    := build
 DIST     := dist

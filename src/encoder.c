@@ -512,6 +512,11 @@ static void embed(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens, const int32
     add_layernorm(c->x, c->x, NULL, m->emb_ln_g, m->emb_ln_b, (int32_t)t, H, m->cfg.layer_norm_eps);
 }
 
+/* y = l(x) on the rows of the batch's sequences (sw_linear_forward_seqs). */
+static void linear_seqs(const sw_ctx *c, const sw_linear *l, const float *x, int32_t n_seq, float *y) {
+    sw_linear_forward_seqs(&l, 1, x, n_seq, c->seq_lens, &y);
+}
+
 /* BertLayer on the packed states in c->x. */
 static void layer_forward(sw_ctx *c, const sw_layer *ly, int32_t n_seq, int32_t T) {
     const sw_config *cfg = &c->m->cfg;
@@ -520,15 +525,15 @@ static void layer_forward(sw_ctx *c, const sw_layer *ly, int32_t n_seq, int32_t 
     /* BertSelfAttention: Q, K, V projections, softmax(QK^T/sqrt d)V per head */
     const sw_linear *qkv[3] = {&ly->q, &ly->k, &ly->v};
     float *const qkv_out[3] = {c->q, c->k, c->v};
-    sw_linear_forward_many(qkv, 3, c->x, T, qkv_out);
+    sw_linear_forward_seqs(qkv, 3, c->x, n_seq, c->seq_lens, qkv_out);
     heads_job hj = {c, nh, d, H, 1.0f / sqrtf((float)d)};
     sw_parallel_for(n_seq * nh, head_task, &hj);
     /* BertSelfOutput: dense, then LayerNorm(dense + input) */
-    sw_linear_forward(&ly->attn_out, c->a, T, c->q);
+    linear_seqs(c, &ly->attn_out, c->a, n_seq, c->q);
     add_layernorm(c->x, c->x, c->q, ly->ln1_g, ly->ln1_b, T, H, cfg->layer_norm_eps);
     /* BertIntermediate: dense + GELU (inter.act); BertOutput: dense, LayerNorm(dense + input) */
-    sw_linear_forward(&ly->inter, c->x, T, c->f);
-    sw_linear_forward(&ly->out, c->f, T, c->k);
+    linear_seqs(c, &ly->inter, c->x, n_seq, c->f);
+    linear_seqs(c, &ly->out, c->f, n_seq, c->k);
     add_layernorm(c->x, c->x, c->k, ly->ln2_g, ly->ln2_b, T, H, cfg->layer_norm_eps);
 }
 

@@ -130,6 +130,12 @@ void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) 
 void sw_linear_forward_many(const sw_linear *const *ls, int32_t n, const float *x, int32_t m, float *const *ys) {
     for (int32_t i = 0; i < n; i++) sw_linear_forward(ls[i], x, m, ys[i]);
 }
+void sw_linear_forward_seqs(const sw_linear *const *ls, int32_t n, const float *x, int32_t n_seq,
+                            const int32_t *seq_lens, float *const *ys) {
+    int32_t m = 0;
+    for (int32_t s = 0; s < n_seq; s++) m += seq_lens[s];
+    sw_linear_forward_many(ls, n, x, m, ys);
+}
 void sw_add_layernorm(float *y, const float *x, const float *r, const float *g,
                       const float *b, int32_t rows, int32_t n, float eps) {
     sw_add_layernorm_ref(y, x, r, g, b, rows, n, eps);

@@ -52,6 +52,14 @@ void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y);
  * by one. */
 #define SW_LINEAR_MANY_MAX 3
 void sw_linear_forward_many(const sw_linear *const *ls, int32_t n, const float *x, int32_t m, float *const *ys);
+/* sw_linear_forward_many on the rows of n_seq sequences stored one after
+ * another (seq_lens[s] rows each). The SIMD build runs long sequences with
+ * one level of Strassen's scheme (linear_paired.c: 7/8 of the
+ * multiply-adds; results within rounding of the plain product's). Each
+ * row's result depends only on its own sequence's rows, never on the other
+ * sequences or the thread count. */
+void sw_linear_forward_seqs(const sw_linear *const *ls, int32_t n, const float *x, int32_t n_seq,
+                            const int32_t *seq_lens, float *const *ys);
 
 /* ==== row-wise ops ==== */
 

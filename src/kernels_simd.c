@@ -45,6 +45,8 @@ typedef int sw_kernels_simd_unused;
 #include <string.h>
 #include <wasm_simd128.h>
 
+#include "gemm_simd.h"
+
 #ifdef SW_RELAXED_SIMD
 #include "relaxed_simd.h"
 #endif
@@ -107,17 +109,12 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * "6 layers, m=... rows".
  */
 
-#define MR 4                  /* rows of x (and y) per micro-tile            */
-#define NV 2                  /* f32x4 column vectors per micro-tile         */
-#define NR (4 * NV)           /* output columns per packed panel             */
-#define KC 256                /* max K depth of one block                    */
-#define W_BLOCK_BYTES (256 * 1024) /* target L2 footprint of one W block     */
 
 /* The depth of the K blocks of a layer with `in` inputs: ceil(in / KC)
  * blocks of equal depth (the last one may be shorter), at most KC. The
  * packed layout is laid out by these blocks, so packing and the forward
  * pass must agree on them. */
-static int32_t k_block_depth(int32_t in) {
+int32_t sw_gemm_k_block_depth(int32_t in) {
     const int32_t nkb = (in + KC - 1) / KC;
     return (in + nkb - 1) / nkb;
 }
@@ -135,7 +132,7 @@ int sw_linear_pack(sw_linear *l) {
     if (in == 0 || np == 0) return 0;          /* nothing to pack: unpacked path */
     float *p = malloc(sizeof(float) * np * NR * in);
     if (!p) return -1;
-    const size_t kcm = (size_t)k_block_depth((int32_t)in);
+    const size_t kcm = (size_t)sw_gemm_k_block_depth((int32_t)in);
     for (size_t k0 = 0; k0 < in; k0 += kcm) {
         const size_t kc = in - k0 < kcm ? in - k0 : kcm;
         for (size_t pn = 0; pn < np; pn++) {
@@ -159,19 +156,6 @@ void sw_linear_unpack(sw_linear *l) {
 
 /* ==== Linear: micro-kernel ==== */
 
-/* The columns of the 4 x 4 block whose rows are r0..r3: c[j] = (r0[j],
- * r1[j], r2[j], r3[j]). */
-static inline void transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t c[4]) {
-    const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
-    const v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
-    const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
-    const v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
-    c[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
-    c[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
-    c[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
-    c[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
-}
-
 /* Packs rows [0, rows) x cols [0, kc) of x (row stride ldx) into
  * a[k*MR + r]; rows past `rows` are zero (their results are discarded). */
 static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t kc) {
@@ -180,7 +164,7 @@ static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t k
         const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
         for (; k + 4 <= kc; k += 4) {   /* 4x4 transpose per step */
             v128_t c[4];
-            transpose4(wasm_v128_load(x0 + k), wasm_v128_load(x1 + k),
+            sw_transpose4(wasm_v128_load(x0 + k), wasm_v128_load(x1 + k),
                        wasm_v128_load(x2 + k), wasm_v128_load(x3 + k), c);
             for (int j = 0; j < 4; j++) wasm_v128_store(a + (k + j) * MR, c[j]);
         }
@@ -232,7 +216,7 @@ GEMM_TILE(2)
 GEMM_TILE(3)
 GEMM_TILE(4)
 
-static void gemm_tile_rows(const float *a, const float *w, int32_t kc, float *y, size_t ldy,
+void sw_gemm_tile(const float *a, const float *w, int32_t kc, float *y, size_t ldy,
                            int32_t rows, const float *bias, int accumulate) {
     switch (rows) {
     case 1:  gemm_tile_1(a, w, kc, y, ldy, bias, accumulate); break;
@@ -251,7 +235,7 @@ static void gemm_tile_edge(const float *a, const float *w, int32_t kc, float *y,
     float t[MR * NR] __attribute__((aligned(16)));
     float tb[NR] __attribute__((aligned(16)));
     if (cols == NR) {
-        gemm_tile_rows(a, w, kc, y, ldy, rows, bias, accumulate);
+        sw_gemm_tile(a, w, kc, y, ldy, rows, bias, accumulate);
         return;
     }
     memset(t, 0, sizeof t);
@@ -261,7 +245,7 @@ static void gemm_tile_edge(const float *a, const float *w, int32_t kc, float *y,
         memset(tb, 0, sizeof tb);
         memcpy(tb, bias, sizeof(float) * cols);
     }
-    gemm_tile_rows(a, w, kc, t, NR, rows, bias ? tb : NULL, accumulate);
+    sw_gemm_tile(a, w, kc, t, NR, rows, bias ? tb : NULL, accumulate);
     for (int32_t r = 0; r < rows; r++) memcpy(y + (size_t)r * ldy, t + r * NR, sizeof(float) * cols);
 }
 
@@ -285,17 +269,6 @@ static void linear_unpacked(const sw_linear *l, const float *x, int32_t m, float
  * long task goes one group at a time (the reason is at `sb` below).
  * The loop order, and so every sum, is the same whatever the split: results
  * do not depend on the thread count. */
-#define GROUPS 4
-
-typedef struct linear_job {
-    const sw_linear *l;
-    const float *x;
-    float *y;
-    int32_t m, kc_max;
-    int32_t pb, ncb;        /* panels per column block, column blocks */
-    int32_t rows_per;       /* rows per row block (a multiple of MR)  */
-} linear_job;
-
 static void linear_task(void *arg, int32_t task, int32_t thread) {
     const linear_job *j = (const linear_job *)arg;
     const sw_linear *l = j->l;
@@ -352,9 +325,9 @@ static void linear_task(void *arg, int32_t task, int32_t thread) {
 #define TASK_MIN_MACS (1 << 16)
 
 /* Splits y = x W^T + b into tasks (a packed layer, m > 0); returns how many. */
-static int32_t linear_plan(linear_job *j, const sw_linear *l, const float *x, int32_t m, float *y) {
+int32_t sw_gemm_plan(linear_job *j, const sw_linear *l, const float *x, int32_t m, float *y) {
     const int32_t in = l->in, out = l->out;
-    *j = (linear_job){l, x, y, m, k_block_depth(in), 0, 0, m};
+    *j = (linear_job){l, x, y, m, sw_gemm_k_block_depth(in), 0, 0, m};
     /* Column blocks: as many panels as keep kc_max x NC of W near W_BLOCK_BYTES,
      * balanced so the last block is not a sliver. */
     const int32_t np = (out + NR - 1) / NR;
@@ -402,7 +375,7 @@ void sw_linear_forward(const sw_linear *l, const float *x, int32_t m, float *y) 
     if (l->q8) { sw_linear_forward_q8(l, x, m, y); return; } /* dtype int8: kernels_int8.c */
     if (!l->packed || l->in <= 0) { linear_unpacked(l, x, m, y); return; }
     linear_job j;
-    sw_parallel_for(linear_plan(&j, l, x, m, y), linear_task, &j);
+    sw_parallel_for(sw_gemm_plan(&j, l, x, m, y), linear_task, &j);
 }
 
 /* Several products of the same x as one job (a layer's Q, K and V): one
@@ -429,7 +402,7 @@ void sw_linear_forward_many(const sw_linear *const *ls, int32_t n, const float *
     }
     linear_many_job mj;
     mj.first[0] = 0;
-    for (int32_t i = 0; i < n; i++) mj.first[i + 1] = mj.first[i] + linear_plan(&mj.jobs[i], ls[i], x, m, ys[i]);
+    for (int32_t i = 0; i < n; i++) mj.first[i + 1] = mj.first[i] + sw_gemm_plan(&mj.jobs[i], ls[i], x, m, ys[i]);
     sw_parallel_for(mj.first[n], linear_many_task, &mj);
 }
 
@@ -887,7 +860,7 @@ static void pack_rows4(float *a, size_t astride, const float *x, size_t ldx,
         const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
         for (; k + 4 <= kc; k += 4) {
             v128_t c[4];
-            transpose4(wasm_v128_load(x0 + k), wasm_v128_load(x1 + k),
+            sw_transpose4(wasm_v128_load(x0 + k), wasm_v128_load(x1 + k),
                        wasm_v128_load(x2 + k), wasm_v128_load(x3 + k), c);
             for (int j = 0; j < 4; j++) wasm_v128_store(a + (k + j) * astride, wasm_f32x4_mul(c[j], vs));
         }
@@ -949,7 +922,7 @@ static void attention_blocked(float *out, const float *q, const float *k, const 
             for (int h = 0; h < 2; h++) {
                 /* the 4 x 4 block of queries 4h..4h+3, normalised, transposed */
                 v128_t o[4];
-                transpose4(wasm_f32x4_mul(wasm_v128_load(t + 0 * QB + 4 * h), inv[h]),
+                sw_transpose4(wasm_f32x4_mul(wasm_v128_load(t + 0 * QB + 4 * h), inv[h]),
                            wasm_f32x4_mul(wasm_v128_load(t + 1 * QB + 4 * h), inv[h]),
                            wasm_f32x4_mul(wasm_v128_load(t + 2 * QB + 4 * h), inv[h]),
                            wasm_f32x4_mul(wasm_v128_load(t + 3 * QB + 4 * h), inv[h]), o);

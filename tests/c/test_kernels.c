@@ -230,6 +230,58 @@ static void test_linear_many(void) {
     free(x);
 }
 
+/* sw_linear_forward_seqs. In the SIMD build, sequences of 128 rows or more
+ * run the paired product (linear_paired.c, one level of Strassen's scheme),
+ * whose sums of quarters can double what each half-size product sums: it
+ * must stay within 4x the plain product's tolerance of the reference, for
+ * layers that can be halved and those that cannot (odd `in`, `out` not a
+ * multiple of 16), several K blocks that do not line up with the halves
+ * (in = 600), bias or none, GELU or none, odd and even lengths. A sequence
+ * gives the same bits alone as in the batch (its rows never meet another
+ * sequence's), short ones exactly sw_linear_forward's, and nothing is
+ * written past y. */
+static void test_linear_seqs(void) {
+    static const int32_t shapes[][2] = {{64, 48}, {384, 384}, {600, 64}, {33, 32}, {32, 40}, {66, 16}};
+    static const int32_t lens[] = {128, 3, 129, 200, 1, 131, 127, 5};
+    const int32_t n_seq = (int32_t)(sizeof lens / sizeof lens[0]);
+    int32_t m = 0;
+    for (int32_t s = 0; s < n_seq; s++) m += lens[s];
+    for (size_t sh = 0; sh < sizeof shapes / sizeof shapes[0]; sh++) {
+        const int32_t in = shapes[sh][0], out = shapes[sh][1];
+        const size_t n = (size_t)m * out;
+        const double tol = 4 * 2e-6 * sqrt((double)in);
+        float *x = alloc_rand((size_t)m * in, 1.0f, 0.0f);
+        float *w = alloc_rand((size_t)out * in, 1.0f, 0.0f);
+        float *b = alloc_rand((size_t)out, 1.0f, 0.0f);
+        float *ref = xmalloc(sizeof(float) * n), *one = alloc_out(n), *y = alloc_out(n);
+        for (int variant = 0; variant < 3; variant++) { /* bias; no bias; bias and GELU */
+            char label[112];
+            sw_linear l = {in, out, w, variant == 1 ? NULL : b, NULL, NULL, NULL,
+                           variant == 2 ? SW_ACT_GELU : SW_ACT_IDENTITY};
+            const sw_linear *lp = &l;
+            sw_linear_forward_ref(&l, x, m, ref);
+            if (sw_linear_pack(&l) != 0) { fprintf(stderr, "pack: out of memory\n"); exit(2); }
+            for (size_t i = 0; i < n; i++) y[i] = NAN;
+            sw_linear_forward_seqs(&lp, 1, x, n_seq, lens, &y);
+            snprintf(label, sizeof label, "linear seqs in=%d out=%d variant=%d", in, out, variant);
+            check_tensor(label, y, ref, n, tol, tol);
+            CHECK(label, canary_ok(y, n));
+            for (int32_t s = 0, off = 0; s < n_seq; off += lens[s], s++) {
+                const size_t rows = (size_t)lens[s] * out;
+                float *ys = one + (size_t)off * out;
+                if (lens[s] >= 128) sw_linear_forward_seqs(&lp, 1, x + (size_t)off * in, 1, &lens[s], &ys);
+                else sw_linear_forward(&l, x + (size_t)off * in, lens[s], ys);
+                snprintf(label, sizeof label, "linear seqs in=%d out=%d variant=%d: sequence %d alone",
+                         in, out, variant, (int)s);
+                CHECK(label, memcmp(ys, y + (size_t)off * out, sizeof(float) * rows) == 0);
+            }
+            CHECK(label, canary_ok(one, n));
+            sw_linear_unpack(&l);
+        }
+        free(x); free(w); free(b); free(ref); free(one); free(y);
+    }
+}
+
 /* ==== int8 Linear ==== */
 
 /* Bit-for-bit equality (NaN matches any NaN): the int8 path's sums are
@@ -809,6 +861,7 @@ int main(void) {
     test_linear();     section("linear");
     test_linear_many(); section("linear many");
     test_linear_act(); section("linear activation");
+    test_linear_seqs(); section("linear seqs");
     test_q8_quantize_row();
     test_q8_linear();  section("int8 linear");
     test_layernorm();  section("layernorm");

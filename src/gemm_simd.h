@@ -1,0 +1,61 @@
+/*
+ * gemm_simd.h — the parts of the SIMD128 Linear product (kernels_simd.c)
+ * that its other driver, the paired product of linear_paired.c, builds on:
+ * the tile sizes, the packed layout's K blocks, the micro-kernel and the
+ * task plan. Internal to those two files; include after <wasm_simd128.h>.
+ */
+#ifndef SW_GEMM_SIMD_H
+#define SW_GEMM_SIMD_H
+
+#include "kernels.h"
+
+#include <stdint.h>
+#include <wasm_simd128.h>
+
+#define MR 4                  /* rows of x (and y) per micro-tile            */
+#define NV 2                  /* f32x4 column vectors per micro-tile         */
+#define NR (4 * NV)           /* output columns per packed panel             */
+#define KC 256                /* max K depth of one block                    */
+#define W_BLOCK_BYTES (256 * 1024) /* target L2 footprint of one W block     */
+#define GROUPS 4              /* row groups of MR per super-block (linear_task) */
+
+/* The depth of the K blocks of a layer with `in` inputs: ceil(in / KC)
+ * blocks of equal depth (the last one may be shorter), at most KC. The
+ * packed layout (sw_linear_pack) is laid out by these blocks. */
+int32_t sw_gemm_k_block_depth(int32_t in);
+
+/* y[rows x NR] (row stride ldy) = (accumulate ? y : 0) + a^T w (+ bias),
+ * rows = 1..MR. a: packed x block [kc x MR]; w: panel block [kc x NR];
+ * bias: NR floats or NULL. */
+void sw_gemm_tile(const float *a, const float *w, int32_t kc, float *y, size_t ldy,
+                  int32_t rows, const float *bias, int accumulate);
+
+/* How a product of m rows is cut into tasks: rows by row blocks, columns
+ * by blocks of panels. */
+typedef struct linear_job {
+    const sw_linear *l;
+    const float *x;
+    float *y;
+    int32_t m, kc_max;
+    int32_t pb, ncb;        /* panels per column block, column blocks */
+    int32_t rows_per;       /* rows per row block (a multiple of MR)  */
+} linear_job;
+
+/* Plans y = x W^T + b for the packed layer l and m > 0 rows; returns the
+ * number of tasks (column block = task % ncb, row block = task / ncb). */
+int32_t sw_gemm_plan(linear_job *j, const sw_linear *l, const float *x, int32_t m, float *y);
+
+/* The columns of the 4 x 4 block whose rows are r0..r3: c[j] = (r0[j],
+ * r1[j], r2[j], r3[j]). */
+static inline void sw_transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t c[4]) {
+    const v128_t t0 = wasm_i32x4_shuffle(r0, r1, 0, 4, 1, 5);
+    const v128_t t1 = wasm_i32x4_shuffle(r0, r1, 2, 6, 3, 7);
+    const v128_t t2 = wasm_i32x4_shuffle(r2, r3, 0, 4, 1, 5);
+    const v128_t t3 = wasm_i32x4_shuffle(r2, r3, 2, 6, 3, 7);
+    c[0] = wasm_i32x4_shuffle(t0, t2, 0, 1, 4, 5);
+    c[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
+    c[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
+    c[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
+
+#endif /* SW_GEMM_SIMD_H */
