@@ -91,28 +91,43 @@ static const float *packed_row(const sw_linear *l, int32_t kcm, int32_t np, int3
 }
 
 /* dst = the B sum b[0] (+-) b[1] of l, packed as a layer of K2 inputs and
- * N2 outputs. */
-static void build_b_sum(float *dst, const sw_linear *l, const term b[2], int32_t K2, int32_t N2) {
+ * N2 outputs: one task per panel of one K block of dst, so the helper
+ * threads share the build as they share the products. */
+typedef struct b_sum_job {
+    float *dst;
+    const sw_linear *l;
+    const term *b;
+    int32_t K2, N2;
+} b_sum_job;
+
+static void b_sum_task(void *arg, int32_t task, int32_t thread) {
+    const b_sum_job *j = (const b_sum_job *)arg;
+    const sw_linear *l = j->l;
+    const term *b = j->b;
     const int32_t kcm = sw_gemm_k_block_depth(l->in), np = l->out / NR;
-    const int32_t kcm2 = sw_gemm_k_block_depth(K2), np2 = N2 / NR;
-    for (int32_t k0 = 0; k0 < K2; k0 += kcm2) {
-        const int32_t kc = K2 - k0 < kcm2 ? K2 - k0 : kcm2;
-        for (int32_t p = 0; p < np2; p++) {
-            float *d = dst + ((size_t)k0 * np2 + (size_t)p * kc) * NR;
-            for (int32_t k = 0; k < kc; k++, d += NR) {
-                const float *s0 = packed_row(l, kcm, np, (b[0].q >> 1) * K2 + k0 + k, (b[0].q & 1) * np2 + p);
-                for (int c = 0; c < NR; c += 4) {
-                    v128_t v = wasm_v128_load(s0 + c);
-                    if (b[1].sign) {
-                        const float *s1 = packed_row(l, kcm, np, (b[1].q >> 1) * K2 + k0 + k, (b[1].q & 1) * np2 + p);
-                        const v128_t u = wasm_v128_load(s1 + c);
-                        v = b[1].sign < 0 ? wasm_f32x4_sub(v, u) : wasm_f32x4_add(v, u);
-                    }
-                    wasm_v128_store(d + c, v);
-                }
+    const int32_t kcm2 = sw_gemm_k_block_depth(j->K2), np2 = j->N2 / NR;
+    const int32_t k0 = task / np2 * kcm2, p = task % np2;
+    const int32_t kc = j->K2 - k0 < kcm2 ? j->K2 - k0 : kcm2;
+    float *d = j->dst + ((size_t)k0 * np2 + (size_t)p * kc) * NR;
+    (void)thread;
+    for (int32_t k = 0; k < kc; k++, d += NR) {
+        const float *s0 = packed_row(l, kcm, np, (b[0].q >> 1) * j->K2 + k0 + k, (b[0].q & 1) * np2 + p);
+        for (int c = 0; c < NR; c += 4) {
+            v128_t v = wasm_v128_load(s0 + c);
+            if (b[1].sign) {
+                const float *s1 = packed_row(l, kcm, np, (b[1].q >> 1) * j->K2 + k0 + k, (b[1].q & 1) * np2 + p);
+                const v128_t u = wasm_v128_load(s1 + c);
+                v = b[1].sign < 0 ? wasm_f32x4_sub(v, u) : wasm_f32x4_add(v, u);
             }
+            wasm_v128_store(d + c, v);
         }
     }
+}
+
+static void build_b_sum(float *dst, const sw_linear *l, const term b[2], int32_t K2, int32_t N2) {
+    b_sum_job j = {dst, l, b, K2, N2};
+    const int32_t kcm2 = sw_gemm_k_block_depth(K2);
+    sw_parallel_for((K2 + kcm2 - 1) / kcm2 * (N2 / NR), b_sum_task, &j);
 }
 
 typedef struct paired_job {
