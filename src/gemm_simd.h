@@ -45,6 +45,18 @@ typedef struct linear_job {
  * number of tasks (column block = task % ncb, row block = task / ncb). */
 int32_t sw_gemm_plan(linear_job *j, const sw_linear *l, const float *x, int32_t m, float *y);
 
+/* Cuts the n rows from s0 into ng <= GROUPS groups of near-equal size
+ * (9 rows are 3 + 3 + 3, not 4 + 4 + 1: a short tile costs as much per
+ * row as a full one); group q is rows [g0[q], g0[q] + gr[q]). n <= GROUPS * MR. */
+static inline int32_t sw_gemm_groups(int32_t s0, int32_t n, int32_t g0[GROUPS], int32_t gr[GROUPS]) {
+    const int32_t ng = (n + MR - 1) / MR, base = n / ng, extra = n % ng;
+    for (int32_t q = 0; q < ng; q++) {
+        g0[q] = s0 + q * base + (q < extra ? q : extra);
+        gr[q] = base + (q < extra);
+    }
+    return ng;
+}
+
 /* The columns of the 4 x 4 block whose rows are r0..r3: c[j] = (r0[j],
  * r1[j], r2[j], r3[j]). */
 static inline void sw_transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v128_t c[4]) {

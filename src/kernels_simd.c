@@ -289,15 +289,10 @@ static void linear_task(void *arg, int32_t task, int32_t thread) {
         const int accumulate = k0 > 0, last = k0 + kc == in;
         const float *wb = l->packed + (size_t)k0 * np * NR;
         for (int32_t s0 = r0; s0 < r1; s0 += sb) {
-            /* ng groups of near-equal size: 9 rows are 3 + 3 + 3, not 4 + 4 + 1 */
-            const int32_t n = r1 - s0 < sb ? r1 - s0 : sb;
-            const int32_t ng = (n + MR - 1) / MR, base = n / ng, extra = n % ng;
             int32_t g0[GROUPS], gr[GROUPS];
-            for (int32_t g = 0; g < ng; g++) {
-                g0[g] = s0 + g * base + (g < extra ? g : extra);
-                gr[g] = base + (g < extra);
+            const int32_t ng = sw_gemm_groups(s0, r1 - s0 < sb ? r1 - s0 : sb, g0, gr);
+            for (int32_t g = 0; g < ng; g++)
                 pack_x(a + (size_t)g * MR * KC, j->x + (size_t)g0[g] * in + k0, (size_t)in, gr[g], kc);
-            }
             for (int32_t p = p0; p < p1; p++) {
                 const int32_t col = p * NR;
                 const int32_t cols = out - col < NR ? out - col : NR;

@@ -221,13 +221,10 @@ static void paired_task(void *arg, int32_t task, int32_t thread) {
         const float *wb = g->l->packed + (size_t)k0 * np * NR;
         for (int32_t s0 = r0; s0 < r1; s0 += sb) {
             const int32_t n = r1 - s0 < sb ? r1 - s0 : sb;
-            const int32_t ng = (n + MR - 1) / MR, base = n / ng, extra = n % ng;
             int32_t g0[GROUPS], gr[GROUPS];
-            for (int32_t q = 0; q < ng; q++) {
-                g0[q] = s0 + q * base + (q < extra ? q : extra);
-                gr[q] = base + (q < extra);
+            const int32_t ng = sw_gemm_groups(s0, n, g0, gr);
+            for (int32_t q = 0; q < ng; q++)
                 pack_pairs(a + (size_t)q * MR * KC, j, g0[q], gr[q], k0, kc);
-            }
             for (int32_t p = p0; p < p1; p++) {
                 const float *wp = wb + (size_t)p * kc * NR;
                 for (int32_t q = 0; q < ng; q++) {
