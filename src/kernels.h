@@ -57,7 +57,9 @@ void sw_linear_forward_many(const sw_linear *const *ls, int32_t n, const float *
  * one level of Strassen's scheme (linear_paired.c: 7/8 of the
  * multiply-adds; results within rounding of the plain product's). Each
  * row's result depends only on its own sequence's rows, never on the other
- * sequences or the thread count. */
+ * sequences or the thread count (unless its scratch, a quarter of the
+ * largest layer, cannot be allocated: then every row runs the plain
+ * product). */
 void sw_linear_forward_seqs(const sw_linear *const *ls, int32_t n, const float *x, int32_t n_seq,
                             const int32_t *seq_lens, float *const *ys);
 

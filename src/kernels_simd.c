@@ -20,7 +20,9 @@
  *     binary with clang 14 (a post-link rewrite: read it first).
  *
  * Contents:
- *   Linear        packed-panel GEMM, register-blocked micro-kernel
+ *   Linear        packed-panel GEMM, register-blocked micro-kernel (sizes and
+ *                 shared pieces in gemm_simd.h; the paired product of long
+ *                 sequences, built on them, in linear_paired.c)
  *   vector math   exp, tanh on f32x4
  *   activations   GELU (erfc), GELU (tanh), ReLU, tanh, sigmoid
  *   LayerNorm     residual add + LayerNorm
@@ -107,13 +109,13 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * pass over W for up to GROUPS * MR rows, and tiles of fewer rows for what
  * is left over (gemm_tile_1..3). make bench-gemm prints this case as
  * "6 layers, m=... rows".
+ *
+ * The tile sizes (MR, NV, NR, KC, GROUPS) and the pieces the paired
+ * product of linear_paired.c reuses are declared in gemm_simd.h.
  */
 
-
-/* The depth of the K blocks of a layer with `in` inputs: ceil(in / KC)
- * blocks of equal depth (the last one may be shorter), at most KC. The
- * packed layout is laid out by these blocks, so packing and the forward
- * pass must agree on them. */
+/* gemm_simd.h says what this is; packing and every forward pass must agree
+ * on it. */
 int32_t sw_gemm_k_block_depth(int32_t in) {
     const int32_t nkb = (in + KC - 1) / KC;
     return (in + nkb - 1) / nkb;
