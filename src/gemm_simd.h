@@ -12,8 +12,27 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
-#define MR 4                  /* rows of x (and y) per micro-tile            */
-#define NV 2                  /* f32x4 column vectors per micro-tile         */
+/* The micro-tile: MR rows x NV f32x4 vectors. The plain build's 4 x 8 runs
+ * at its mul + add peak; the relaxed build's multiply-adds are fused, with
+ * 4 cycles of latency and 2 issued per cycle, so 8 accumulators leave it
+ * waiting, and 6 x 8 (12 accumulators) runs ~15% faster (kernels_simd.c
+ * gives the measurements). -DSW_GEMM_MR / -DSW_GEMM_NV override, for
+ * trying others with make bench-gemm; MR is 1..6. */
+#ifndef SW_GEMM_MR
+#ifdef SW_RELAXED_SIMD
+#define SW_GEMM_MR 6
+#else
+#define SW_GEMM_MR 4
+#endif
+#endif
+#ifndef SW_GEMM_NV
+#define SW_GEMM_NV 2
+#endif
+#if SW_GEMM_MR < 1 || SW_GEMM_MR > 6
+#error "SW_GEMM_MR: kernels_simd.c has tiles of 1 to 6 rows"
+#endif
+#define MR SW_GEMM_MR         /* rows of x (and y) per micro-tile            */
+#define NV SW_GEMM_NV         /* f32x4 column vectors per micro-tile         */
 #define NR (4 * NV)           /* output columns per packed panel             */
 #define KC 256                /* max K depth of one block                    */
 #define W_BLOCK_BYTES (256 * 1024) /* target L2 footprint of one W block     */
@@ -68,6 +87,23 @@ static inline void sw_transpose4(v128_t r0, v128_t r1, v128_t r2, v128_t r3, v12
     c[1] = wasm_i32x4_shuffle(t0, t2, 2, 3, 6, 7);
     c[2] = wasm_i32x4_shuffle(t1, t3, 0, 1, 4, 5);
     c[3] = wasm_i32x4_shuffle(t1, t3, 2, 3, 6, 7);
+}
+
+/* Writes the 4 columns of MR rows, v[r] = row r's 4 floats, in the packed
+ * x layout: a[j * MR + r] = lane j of v[r]. For MR a multiple of 2 (the
+ * callers use it only then; other MR pack one float at a time). */
+static inline void sw_pack_cols4(float *a, const v128_t v[MR]) {
+    v128_t c[4];
+    int32_t r0 = 0;
+    for (; r0 + 4 <= MR; r0 += 4) {
+        sw_transpose4(v[r0], v[r0 + 1], v[r0 + 2], v[r0 + 3], c);
+        for (int j = 0; j < 4; j++) wasm_v128_store(a + j * MR + r0, c[j]);
+    }
+    if (r0 + 2 == MR) { /* the last two rows: 2 floats per column */
+        const v128_t z = wasm_f32x4_splat(0.0f);
+        sw_transpose4(v[r0], v[r0 + 1], z, z, c);
+        for (int j = 0; j < 4; j++) wasm_v128_store64_lane(a + j * MR + r0, c[j], 0);
+    }
 }
 
 #endif /* SW_GEMM_SIMD_H */

@@ -83,16 +83,26 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * x is repacked per call, MR rows at a time, into a[k][r] (k-major), so the
  * broadcasts are loads at fixed offsets from a single pointer.
  *
- * Why 4 x 8 (8 accumulators): on x86-64, V8 maps f32x4 to the 16 xmm
- * registers and keeps xmm15 as its scratch, and TurboFan issues all MR
- * broadcasts of a step up front. 8 accumulators + 2 W vectors + 4
- * broadcasts fit; 4x12 spilled 4 accumulators to the stack every step, and
- * 5x8, 6x8, 3x16, 4x16 spilled too. Measured with bench/gemm_bench.c (make
- * bench-gemm), the 4x8 tile runs at the speed of a register-only mul+add
- * loop (4x12: ~90%, 3x12: ~95%, 5x8/6x8: ~85%). The relaxed-SIMD build uses
- * the same tile, one relaxed_madd per mul+add pair; it is not re-tuned for
- * FMA (a first try of 5x8, 6x8, 3x12, 4x12, 2x16, 3x16 on a busy machine
- * found none better than 4x8).
+ * Why 4 x 8 (8 accumulators) in the plain build: on x86-64, V8 maps f32x4
+ * to the 16 xmm registers and keeps xmm15 as its scratch, and TurboFan
+ * issues all MR broadcasts of a step up front. 8 accumulators + 2 W vectors
+ * + 4 broadcasts fit; 4x12 spilled 4 accumulators to the stack every step,
+ * and 5x8, 6x8, 3x16, 4x16 spilled too. Measured with bench/gemm_bench.c
+ * (make bench-gemm), the 4x8 tile runs at the speed of a register-only
+ * mul+add loop (4x12: ~90%, 3x12: ~95%, 5x8/6x8: ~85%).
+ *
+ * Why 6 x 8 (12 accumulators) in the relaxed build: one relaxed_madd per
+ * step and column vector, fused on x86 with FMA3, whose 4 cycles of latency
+ * at 2 per cycle need 8 independent sums in flight: 4 x 8 has exactly 8
+ * and ran at 62% of the register-only relaxed_madd peak. Alternating the
+ * builds' make bench-gemm runs on a quiet machine (2026-11-27, GFLOP/s at
+ * 4096x384x384 / 4096x384x1536 / 4096x1536x384, fast minutes): 4x8
+ * 30.3 / 30.6 / 30.2, 6x8 35.1 / 36.0 / 34.7, 3x12 35.8 / 37.0 / 34.5,
+ * 5x8 33.6 / 34.5 / 33.6, 2x16 31.7 / 33.1 / 31.8, 4x12 and 3x16 spilled
+ * (15-28). 6x8 also did best at 16 rows; 3x12 did as well on the big shapes
+ * but its 12-column panels leave a 1024-wide layer with an edge panel and
+ * unpaired. The sums, in the same order whatever the tile, give the same
+ * bits as 4 x 8. Attention keeps its own 4 x 8 (att_tile).
  *
  * Cache blocking: K is cut into blocks of at most KC so that one W panel
  * block (KC x NR floats) plus the packed x block (MR x KC) stay in L1 while
@@ -162,15 +172,12 @@ void sw_linear_unpack(sw_linear *l) {
  * a[k*MR + r]; rows past `rows` are zero (their results are discarded). */
 static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t kc) {
     int32_t k = 0;
-    if (rows == MR && MR == 4) {
-        const float *x0 = x, *x1 = x + ldx, *x2 = x + 2 * ldx, *x3 = x + 3 * ldx;
-        for (; k + 4 <= kc; k += 4) {   /* 4x4 transpose per step */
-            v128_t c[4];
-            sw_transpose4(wasm_v128_load(x0 + k), wasm_v128_load(x1 + k),
-                       wasm_v128_load(x2 + k), wasm_v128_load(x3 + k), c);
-            for (int j = 0; j < 4; j++) wasm_v128_store(a + (k + j) * MR, c[j]);
+    if (rows == MR && MR % 2 == 0) /* transposes, 4 columns per step */
+        for (; k + 4 <= kc; k += 4) {
+            v128_t v[MR];
+            for (int32_t r = 0; r < MR; r++) v[r] = wasm_v128_load(x + (size_t)r * ldx + k);
+            sw_pack_cols4(a + k * MR, v);
         }
-    }
     for (; k < kc; k++)
         for (int32_t r = 0; r < MR; r++)
             a[k * MR + r] = r < rows ? x[(size_t)r * ldx + k] : 0.0f;
@@ -181,50 +188,81 @@ static void pack_x(float *a, const float *x, size_t ldx, int32_t rows, int32_t k
  * block [kc x NR]; bias: NR floats or NULL. The loops over r and c have
  * constant bounds: clang unrolls them and keeps every accumulator in its
  * own local (register). Tiles of fewer rows are there for the rows left
- * over (a short text of 9 tokens runs as 3 + 3 + 3 rows): V8 issues mul and add
- * separately, so R rows take about max(2R, 4) cycles per k step against 8
- * for a full tile; each row's sums are the same whatever R. */
-#define GEMM_TILE(R)                                                           \
-    static void gemm_tile_##R(const float *a, const float *w, int32_t kc,     \
-                              float *y, size_t ldy, const float *bias,        \
-                              int accumulate) {                               \
-        v128_t acc[R][NV];                                                     \
+ * over (a short text of 9 tokens runs as 3 + 3 + 3 rows in the plain
+ * build): V8 issues mul and add separately, so R rows take about max(2R, 4)
+ * cycles per k step against 8 for a full tile; each row's sums are the
+ * same whatever R. GEMM_TILE_FN makes one such tile: R rows, NVV column
+ * vectors, a packed with ASTEP floats per k (the product's MR; attention's
+ * tiles are instances too). */
+#define GEMM_TILE_FN(NAME, R, ASTEP, NVV)                                      \
+    static void NAME(const float *a, const float *w, int32_t kc,              \
+                     float *y, size_t ldy, const float *bias, int accumulate) { \
+        v128_t acc[R][NVV];                                                    \
         for (int r = 0; r < R; r++)                                            \
-            for (int c = 0; c < NV; c++)                                       \
+            for (int c = 0; c < NVV; c++)                                      \
                 acc[r][c] = accumulate ? wasm_v128_load(y + r * ldy + 4 * c)   \
                                        : wasm_f32x4_splat(0.0f);               \
         for (int32_t k = 0; k < kc; k++) {                                     \
-            v128_t wv[NV];                                                     \
-            for (int c = 0; c < NV; c++) wv[c] = wasm_v128_load(w + 4 * c);    \
+            v128_t wv[NVV];                                                    \
+            for (int c = 0; c < NVV; c++) wv[c] = wasm_v128_load(w + 4 * c);   \
             for (int r = 0; r < R; r++) {                                      \
                 const v128_t b = wasm_v128_load32_splat(a + r);                \
-                for (int c = 0; c < NV; c++)                                   \
+                for (int c = 0; c < NVV; c++)                                  \
                     acc[r][c] = madd(b, wv[c], acc[r][c]);                     \
             }                                                                  \
-            a += MR;                                                           \
-            w += NR;                                                           \
+            a += ASTEP;                                                        \
+            w += 4 * NVV;                                                      \
         }                                                                      \
         if (bias)                                                              \
-            for (int c = 0; c < NV; c++) {                                     \
+            for (int c = 0; c < NVV; c++) {                                    \
                 const v128_t bv = wasm_v128_load(bias + 4 * c);                \
                 for (int r = 0; r < R; r++) acc[r][c] = wasm_f32x4_add(acc[r][c], bv); \
             }                                                                  \
         for (int r = 0; r < R; r++)                                            \
-            for (int c = 0; c < NV; c++)                                       \
+            for (int c = 0; c < NVV; c++)                                      \
                 wasm_v128_store(y + r * ldy + 4 * c, acc[r][c]);               \
     }
-GEMM_TILE(1)
-GEMM_TILE(2)
-GEMM_TILE(3)
-GEMM_TILE(4)
+GEMM_TILE_FN(gemm_tile_1, 1, MR, NV)
+#if MR >= 2
+GEMM_TILE_FN(gemm_tile_2, 2, MR, NV)
+#endif
+#if MR >= 3
+GEMM_TILE_FN(gemm_tile_3, 3, MR, NV)
+#endif
+#if MR >= 4
+GEMM_TILE_FN(gemm_tile_4, 4, MR, NV)
+#endif
+#if MR >= 5
+GEMM_TILE_FN(gemm_tile_5, 5, MR, NV)
+#endif
+#if MR >= 6
+GEMM_TILE_FN(gemm_tile_6, 6, MR, NV)
+#endif
+#if MR > 6
+#error "MR > 6: add its tiles"
+#endif
 
 void sw_gemm_tile(const float *a, const float *w, int32_t kc, float *y, size_t ldy,
                            int32_t rows, const float *bias, int accumulate) {
     switch (rows) {
+#if MR >= 2
     case 1:  gemm_tile_1(a, w, kc, y, ldy, bias, accumulate); break;
+#endif
+#if MR >= 3
     case 2:  gemm_tile_2(a, w, kc, y, ldy, bias, accumulate); break;
+#endif
+#if MR >= 4
     case 3:  gemm_tile_3(a, w, kc, y, ldy, bias, accumulate); break;
-    default: gemm_tile_4(a, w, kc, y, ldy, bias, accumulate); break;
+#endif
+#if MR >= 5
+    case 4:  gemm_tile_4(a, w, kc, y, ldy, bias, accumulate); break;
+#endif
+#if MR >= 6
+    case 5:  gemm_tile_5(a, w, kc, y, ldy, bias, accumulate); break;
+#endif
+#define TILE_MR_(R) gemm_tile_##R
+#define TILE_MR(R) TILE_MR_(R)
+    default: TILE_MR(MR)(a, w, kc, y, ldy, bias, accumulate); break;
     }
 }
 
@@ -839,10 +877,30 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
  * 4 n^2 d flops) into the caller's workspace `ws` of blocked_floats(n, d)
  * floats: no malloc, so heads can run on helper threads (threads.h). */
 #define BLOCKED_MIN_N 16
-#define QB 8   /* query rows per block: the NR columns of the micro-tile */
+#define QB 8   /* query rows per block: the columns of attention's tile */
+#define AMR 4  /* keys (first product), V columns (second) per tile       */
+
+/* Attention's tile: AMR rows x QB columns, whatever the Linear product's
+ * tile is (gemm_simd.h), as the packing below is laid out for it. */
+#if MR == AMR && NR == QB
+#define att_tile(a, w, kc, y, ldy, rows) sw_gemm_tile(a, w, kc, y, ldy, rows, NULL, 0)
+#else
+GEMM_TILE_FN(att_tile_1, 1, AMR, QB / 4)
+GEMM_TILE_FN(att_tile_2, 2, AMR, QB / 4)
+GEMM_TILE_FN(att_tile_3, 3, AMR, QB / 4)
+GEMM_TILE_FN(att_tile_4, 4, AMR, QB / 4)
+static void att_tile(const float *a, const float *w, int32_t kc, float *y, size_t ldy, int32_t rows) {
+    switch (rows) {
+    case 1:  att_tile_1(a, w, kc, y, ldy, NULL, 0); break;
+    case 2:  att_tile_2(a, w, kc, y, ldy, NULL, 0); break;
+    case 3:  att_tile_3(a, w, kc, y, ldy, NULL, 0); break;
+    default: att_tile_4(a, w, kc, y, ldy, NULL, 0); break;
+    }
+}
+#endif
 
 static size_t blocked_floats(int32_t n, int32_t d) {
-    const size_t nk = ((size_t)n + MR - 1) / MR * MR, dv = ((size_t)d + MR - 1) / MR * MR;
+    const size_t nk = ((size_t)n + AMR - 1) / AMR * AMR, dv = ((size_t)d + AMR - 1) / AMR * AMR;
     return nk * (size_t)d + dv * (size_t)n + (size_t)QB * d + (size_t)QB * n;
 }
 
@@ -869,22 +927,22 @@ static void pack_rows4(float *a, size_t astride, const float *x, size_t ldx,
 
 static void attention_blocked(float *out, const float *q, const float *k, const float *v,
                               int32_t n, int32_t d, size_t ld, float scale, float *ws) {
-    const int32_t nkg = (n + MR - 1) / MR, ndg = (d + MR - 1) / MR;
-    float *kp = ws, *vp = kp + (size_t)nkg * MR * d, *qp = vp + (size_t)ndg * MR * n, *st = qp + (size_t)QB * d;
+    const int32_t nkg = (n + AMR - 1) / AMR, ndg = (d + AMR - 1) / AMR;
+    float *kp = ws, *vp = kp + (size_t)nkg * AMR * d, *qp = vp + (size_t)ndg * AMR * n, *st = qp + (size_t)QB * d;
     /* kp[(g*d + c)*4 + r] = K[4g + r][c], zero past n */
     for (int32_t g = 0; g < nkg; g++)
-        pack_rows4(kp + (size_t)g * MR * d, MR, k + (size_t)g * MR * ld, ld,
-                   n - g * MR < MR ? n - g * MR : MR, d, 1.0f);
+        pack_rows4(kp + (size_t)g * AMR * d, AMR, k + (size_t)g * AMR * ld, ld,
+                   n - g * AMR < AMR ? n - g * AMR : AMR, d, 1.0f);
     /* vp[(g*n + j)*4 + cc] = V[j][4g + cc], zero past d */
     for (int32_t g = 0; g < ndg; g++) {
-        const int32_t cols = d - g * MR < MR ? d - g * MR : MR;
-        float *dst = vp + (size_t)g * n * MR;
-        const float *src = v + (size_t)g * MR;
-        if (cols == MR)
-            for (int32_t j = 0; j < n; j++) wasm_v128_store(dst + j * MR, wasm_v128_load(src + (size_t)j * ld));
+        const int32_t cols = d - g * AMR < AMR ? d - g * AMR : AMR;
+        float *dst = vp + (size_t)g * n * AMR;
+        const float *src = v + (size_t)g * AMR;
+        if (cols == AMR)
+            for (int32_t j = 0; j < n; j++) wasm_v128_store(dst + j * AMR, wasm_v128_load(src + (size_t)j * ld));
         else
             for (int32_t j = 0; j < n; j++)
-                for (int32_t cc = 0; cc < MR; cc++) dst[j * MR + cc] = cc < cols ? src[(size_t)j * ld + cc] : 0.0f;
+                for (int32_t cc = 0; cc < AMR; cc++) dst[j * AMR + cc] = cc < cols ? src[(size_t)j * ld + cc] : 0.0f;
     }
     for (int32_t i0 = 0; i0 < n; i0 += QB) {
         const int32_t rows = n - i0 < QB ? n - i0 : QB;
@@ -894,8 +952,8 @@ static void attention_blocked(float *out, const float *q, const float *k, const 
         pack_rows4(qp + 4, QB, rows > 4 ? q + (size_t)(i0 + 4) * ld : q, ld, rows > 4 ? rows - 4 : 0, d, scale);
         /* st[j*8 + r] = score of query i0 + r against key j */
         for (int32_t g = 0; g < nkg; g++)
-            gemm_tile_edge(kp + (size_t)g * MR * d, qp, d, st + (size_t)g * MR * QB, QB,
-                           n - g * MR < MR ? n - g * MR : MR, QB, NULL, 0);
+            att_tile(kp + (size_t)g * AMR * d, qp, d, st + (size_t)g * AMR * QB, QB,
+                     n - g * AMR < AMR ? n - g * AMR : AMR);
         v128_t m0 = splat(-INFINITY), m1 = splat(-INFINITY);
         for (int32_t j = 0; j < n; j++) {
             m0 = wasm_f32x4_pmax(m0, wasm_v128_load(st + j * QB));
@@ -913,9 +971,9 @@ static void attention_blocked(float *out, const float *q, const float *k, const 
         const v128_t inv[2] = {wasm_f32x4_div(splat(1.0f), s0), wasm_f32x4_div(splat(1.0f), s1)};
         for (int32_t g = 0; g < ndg; g++) {
             /* t[cc*8 + r] = sum_j V[j][4g + cc] P[i0 + r][j] */
-            float t[MR * QB] __attribute__((aligned(16)));
-            const int32_t cols = d - g * MR < MR ? d - g * MR : MR;
-            gemm_tile_4(vp + (size_t)g * n * MR, st, n, t, QB, NULL, 0);
+            float t[AMR * QB] __attribute__((aligned(16)));
+            const int32_t cols = d - g * AMR < AMR ? d - g * AMR : AMR;
+            att_tile(vp + (size_t)g * n * AMR, st, n, t, QB, AMR);
             for (int h = 0; h < 2; h++) {
                 /* the 4 x 4 block of queries 4h..4h+3, normalised, transposed */
                 v128_t o[4];
@@ -924,8 +982,8 @@ static void attention_blocked(float *out, const float *q, const float *k, const 
                            wasm_f32x4_mul(wasm_v128_load(t + 2 * QB + 4 * h), inv[h]),
                            wasm_f32x4_mul(wasm_v128_load(t + 3 * QB + 4 * h), inv[h]), o);
                 for (int32_t r = 0; r < 4 && 4 * h + r < rows; r++) {
-                    float *dst = out + (size_t)(i0 + 4 * h + r) * ld + (size_t)g * MR;
-                    if (cols == MR) wasm_v128_store(dst, o[r]);
+                    float *dst = out + (size_t)(i0 + 4 * h + r) * ld + (size_t)g * AMR;
+                    if (cols == AMR) wasm_v128_store(dst, o[r]);
                     else {
                         float tmp[4] __attribute__((aligned(16)));
                         wasm_v128_store(tmp, o[r]);

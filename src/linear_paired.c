@@ -159,8 +159,8 @@ static void pack_pairs(float *a, const paired_job *j, int32_t p0, int32_t rows, 
         }
     const int neg = j->pr->a[1].sign < 0;
     int32_t k = 0;
-    for (; k + 4 <= kc; k += 4) {
-        v128_t v[MR], c[4];
+    for (; MR % 2 == 0 && k + 4 <= kc; k += 4) {
+        v128_t v[MR];
         for (int32_t r = 0; r < MR; r++) {
             v[r] = s[0][r] ? wasm_v128_load(s[0][r] + k) : wasm_f32x4_splat(0.0f);
             if (s[1][r]) {
@@ -168,8 +168,7 @@ static void pack_pairs(float *a, const paired_job *j, int32_t p0, int32_t rows, 
                 v[r] = neg ? wasm_f32x4_sub(v[r], u) : wasm_f32x4_add(v[r], u);
             }
         }
-        sw_transpose4(v[0], v[1], v[2], v[3], c);
-        for (int i = 0; i < 4; i++) wasm_v128_store(a + (k + i) * MR, c[i]);
+        sw_pack_cols4(a + k * MR, v);
     }
     for (; k < kc; k++)
         for (int32_t r = 0; r < MR; r++) {
