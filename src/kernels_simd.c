@@ -26,7 +26,7 @@
  *   vector math   exp, tanh on f32x4
  *   activations   GELU (erfc), GELU (tanh), ReLU, tanh, sigmoid
  *   LayerNorm     residual add + LayerNorm
- *   attention     one head: Q K^T and P V on the GEMM micro-kernel, 8 query
+ *   attention     one head: Q K^T and P V on a 4 x 8 tile of the GEMM micro-kernel, 8 query
  *                 rows at a time, scores transposed (row-by-row for short
  *                 sequences)
  *   dot
@@ -117,7 +117,7 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * layers of a MiniLM-L6 (42 MB as floats) do not fit in the last-level
  * cache. Hence the K-block-major layout (W read in address order), one
  * pass over W for up to GROUPS * MR rows, and tiles of fewer rows for what
- * is left over (gemm_tile_1..3). make bench-gemm prints this case as
+ * is left over (gemm_tile_1 .. gemm_tile_<MR - 1>). make bench-gemm prints this case as
  * "6 layers, m=... rows".
  *
  * The tile sizes (MR, NV, NR, KC, GROUPS) and the pieces the paired
@@ -241,6 +241,9 @@ GEMM_TILE_FN(gemm_tile_6, 6, MR, NV)
 #if MR > 6
 #error "MR > 6: add its tiles"
 #endif
+/* gemm_tile_<MR>, the full tile */
+#define TILE_MR_(R) gemm_tile_##R
+#define TILE_MR(R) TILE_MR_(R)
 
 void sw_gemm_tile(const float *a, const float *w, int32_t kc, float *y, size_t ldy,
                            int32_t rows, const float *bias, int accumulate) {
@@ -260,8 +263,6 @@ void sw_gemm_tile(const float *a, const float *w, int32_t kc, float *y, size_t l
 #if MR >= 6
     case 5:  gemm_tile_5(a, w, kc, y, ldy, bias, accumulate); break;
 #endif
-#define TILE_MR_(R) gemm_tile_##R
-#define TILE_MR(R) TILE_MR_(R)
     default: TILE_MR(MR)(a, w, kc, y, ldy, bias, accumulate); break;
     }
 }
@@ -388,12 +389,11 @@ int32_t sw_gemm_plan(linear_job *j, const sw_linear *l, const float *x, int32_t 
     const int32_t nt = sw_threads_count();
     const int64_t macs = (int64_t)m * in * out;
     if (nt > 1 && macs >= PARALLEL_MIN_MACS) {
-        int32_t want = TASKS_PER_THREAD * nt;
-        if (macs / TASK_MIN_MACS < want) /* fewer, but a multiple of nt: 5 tasks on 2 threads idle one for a task */
-            want = macs / TASK_MIN_MACS > nt ? (int32_t)(macs / TASK_MIN_MACS) / nt * nt : nt;
         const int32_t groups = (m + MR - 1) / MR;
+        int32_t want = groups <= GROUPS ? SMALL_M_TASKS_PER_THREAD * nt : TASKS_PER_THREAD * nt;
+        if (groups > GROUPS && macs / TASK_MIN_MACS < want) /* fewer, but a multiple of nt: 5 tasks on 2 threads idle one for a task */
+            want = macs / TASK_MIN_MACS > nt ? (int32_t)(macs / TASK_MIN_MACS) / nt * nt : nt;
         if (groups <= GROUPS) {
-            want = SMALL_M_TASKS_PER_THREAD * nt;
             if (j->ncb < want) {
                 j->pb = (np + want - 1) / want;
                 j->ncb = (np + j->pb - 1) / j->pb;
@@ -871,7 +871,8 @@ static void attention_rows(float *out, const float *q, const float *k, const flo
     }
 }
 
-/* Eight query rows at a time, both products on the GEMM micro-kernel, with
+/* Eight query rows at a time, both products on the GEMM micro-kernel
+ * (att_tile: 4 x 8 in both builds), with
  * the scores kept transposed: P^T, one key per 8 floats (a lane per query).
  *   S^T[n x 8] = K Q_block^T   K packed as the "x" (4 keys per tile),
  *                              Q_block scaled and packed as the "W" panel
