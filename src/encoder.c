@@ -379,15 +379,18 @@ struct sw_ctx {
     int32_t n_seq, n_tokens;
     int32_t *seq_lens;  /* [n_seq] of the last forward */
     size_t seq_cap;
-    /* activations, grown on demand; sizes in floats */
-    float *x;   size_t x_cap;    /* [T x H] hidden states (the output)   */
-    float *q;   size_t q_cap;    /* [T x H] queries, then attention out   */
-    float *k;   size_t k_cap;    /* [T x H] keys, then FFN out            */
-    float *v;   size_t v_cap;    /* [T x H] values                        */
-    float *a;   size_t a_cap;    /* [T x H] attention context             */
-    float *f;   size_t f_cap;    /* [T x I] intermediate; head scratch    */
-    float *s;   size_t s_cap;    /* attention scratch, one slice per thread */
+    /* Activations: views into one block (act), carved by reserve_activations
+     * for the last forward's T tokens; sizes in floats. */
+    float *act; size_t act_cap;
+    float *x;                    /* [T x H] hidden states (the output)   */
+    float *q;                    /* [T x H] queries, then attention out   */
+    float *k;                    /* [T x H] keys, then FFN out            */
+    float *v;                    /* [T x H] values                        */
+    float *a;                    /* [T x H] attention context             */
+    float *f; size_t f_len;      /* [T x I] intermediate; head scratch    */
+    float *s;                    /* attention scratch, one slice per thread */
     size_t s_stride;             /* floats per thread in s               */
+    float *head; size_t head_cap; /* splade's logits when f is too small */
     int64_t *seq_off;            /* [n_seq] first token of each sequence  */
     size_t off_cap;
 };
@@ -405,9 +408,47 @@ sw_ctx *sw_ctx_create(const sw_model *m) {
 void sw_ctx_free(sw_ctx *c) {
     if (!c) return;
     SW_FREE(c->seq_lens);
-    SW_FREE(c->x); SW_FREE(c->q); SW_FREE(c->k); SW_FREE(c->v);
-    SW_FREE(c->a); SW_FREE(c->f); SW_FREE(c->s); SW_FREE(c->seq_off);
+    SW_FREE(c->act); SW_FREE(c->head); SW_FREE(c->seq_off);
     SW_FREE(c);
+}
+
+/* Floats of one view, rounded up to 16 (64 bytes) so every view starts on a
+ * cache line. */
+static size_t view_floats(size_t n) { return (n + 15) & ~(size_t)15; }
+
+/* Carves the activations of T tokens out of one block, replacing the block
+ * (free, then malloc: nothing in it outlives a forward) when it is too small.
+ * One block, not one per buffer: six buffers each grown by realloc, batch
+ * after batch, left holes that no later size fitted, and the heap (which a
+ * WebAssembly memory never gives back) grew by twice what they held: 16
+ * passages a batch took it from 94 to 200 MB for 57 MB of activations. A
+ * lone block freed at the top of the heap merges into it, so the next one
+ * reuses its place. */
+static int reserve_activations(sw_ctx *c, size_t T, size_t s_floats) {
+    const sw_config *cfg = &c->m->cfg;
+    const size_t H = (size_t)cfg->hidden_size, I = (size_t)cfg->intermediate_size;
+    const size_t th = view_floats(T * H), tf = view_floats(T * (I > H ? I : H));
+    const size_t need = 5 * th + tf + view_floats(s_floats);
+    if (need > c->act_cap || !c->act) {
+        SW_FREE(c->act);
+        c->act = NULL;
+        c->act_cap = 0;
+        if ((int64_t)need > SW_MAX_BUFFER_BYTES / (int64_t)sizeof(float))
+            return sw_fail(SW_ERR_NO_MEMORY, "activations of %zu floats are too large", need);
+        c->act = (float *)SW_MALLOC(need * sizeof(float));
+        if (!c->act) return sw_fail(SW_ERR_NO_MEMORY, "out of memory for %zu floats of activations", need);
+        c->act_cap = need;
+    }
+    float *p = c->act;
+    c->x = p; p += th;
+    c->q = p; p += th;
+    c->k = p; p += th;
+    c->v = p; p += th;
+    c->a = p; p += th;
+    c->f = p; p += tf;
+    c->f_len = tf;
+    c->s = p;
+    return SW_OK;
 }
 
 const float *sw_ctx_hidden(const sw_ctx *c) { return c ? c->x : NULL; }
@@ -548,15 +589,11 @@ int sw_ctx_forward(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
     int rc = check_inputs(c, n_seq, seq_lens, ids, type_ids, &total, &max_len);
     if (rc != SW_OK) return rc;
     const sw_config *cfg = &c->m->cfg;
-    const size_t T = (size_t)total, H = (size_t)cfg->hidden_size, I = (size_t)cfg->intermediate_size;
-    if ((rc = sw_reserve(&c->x, &c->x_cap, T * H)) || (rc = sw_reserve(&c->q, &c->q_cap, T * H)) ||
-        (rc = sw_reserve(&c->k, &c->k_cap, T * H)) || (rc = sw_reserve(&c->v, &c->v_cap, T * H)) ||
-        (rc = sw_reserve(&c->a, &c->a_cap, T * H)) || (rc = sw_reserve(&c->f, &c->f_cap, T * (I > H ? I : H))))
-        return rc;
+    const size_t T = (size_t)total;
     /* Attention scratch: one slice per thread, as heads run in parallel. */
     c->s_stride = cfg->quantize == SW_QUANT_INT8 ? sw_attention_q8_scratch(max_len, cfg->hidden_size / cfg->num_heads)
                                                   : sw_attention_scratch(max_len, cfg->hidden_size / cfg->num_heads);
-    if ((rc = sw_reserve(&c->s, &c->s_cap, c->s_stride * (size_t)sw_threads_count()))) return rc;
+    if ((rc = reserve_activations(c, T, c->s_stride * (size_t)sw_threads_count()))) return rc;
     if ((size_t)n_seq > c->seq_cap) {
         int32_t *p = (int32_t *)SW_REALLOC(c->seq_lens, (size_t)n_seq * sizeof *p);
         if (!p) return sw_fail(SW_ERR_NO_MEMORY, "out of memory");
@@ -622,15 +659,21 @@ int sw_ctx_splade(sw_ctx *c, int32_t sum, int32_t log1p_twice, float *out) {
      * one sequence, [len x SW_VOCAB_CHUNK], are the only logits alive. */
     int32_t max_len = 0;
     for (int32_t s = 0; s < c->n_seq; s++) if (c->seq_lens[s] > max_len) max_len = c->seq_lens[s];
-    int rc = sw_reserve(&c->f, &c->f_cap, (size_t)max_len * SW_VOCAB_CHUNK);
-    if (rc != SW_OK) return rc;
+    /* f (the forward's intermediate, free now) holds them unless the texts are
+     * short: [T x I] against [max_len x SW_VOCAB_CHUNK]. */
+    float *logits = c->f;
+    if ((size_t)max_len * SW_VOCAB_CHUNK > c->f_len) {
+        int rc = sw_reserve(&c->head, &c->head_cap, (size_t)max_len * SW_VOCAB_CHUNK);
+        if (rc != SW_OK) return rc;
+        logits = c->head;
+    }
     int64_t off = 0;
     for (int32_t s = 0; s < c->n_seq; s++) {
         const int32_t len = c->seq_lens[s];
         float *o = out + (size_t)s * V;
         for (int32_t ch = 0; ch < m->n_vocab_chunks; ch++) {
             const sw_linear *l = &m->vocab_chunks[ch];
-            sw_linear_forward(l, tr + (size_t)off * H, len, c->f);
+            sw_linear_forward(l, tr + (size_t)off * H, len, logits);
             float *acc = o + (size_t)ch * SW_VOCAB_CHUNK;
             for (int32_t j = 0; j < l->out; j++) acc[j] = 0.0f;
             if (!sum) {
@@ -638,13 +681,13 @@ int sw_ctx_splade(sw_ctx *c, int32_t sum, int32_t log1p_twice, float *out) {
                  * activations is the activation of the max logit: one
                  * log1p per word instead of one per token and word. */
                 for (int32_t t = 0; t < len; t++) {
-                    const float *z = c->f + (size_t)t * l->out;
+                    const float *z = logits + (size_t)t * l->out;
                     for (int32_t j = 0; j < l->out; j++) if (z[j] > acc[j]) acc[j] = z[j];
                 }
                 for (int32_t j = 0; j < l->out; j++) acc[j] = splade_act(acc[j], log1p_twice);
             } else {
                 for (int32_t t = 0; t < len; t++) { /* rows in order: contiguous reads */
-                    const float *z = c->f + (size_t)t * l->out;
+                    const float *z = logits + (size_t)t * l->out;
                     for (int32_t j = 0; j < l->out; j++) if (z[j] > 0.0f) acc[j] += splade_act(z[j], log1p_twice);
                 }
             }

@@ -1383,6 +1383,25 @@ static void test_splade(void) {
     CHECK_ERR(sw_ctx_forward(c, 1, &LENS[3], ids + off3, types + off3), SW_OK, NULL);
     CHECK_ERR(sw_ctx_splade(c, 1, 1, out), SW_OK, NULL);
     CHECK(memcmp(out, packed + (size_t)3 * V, (size_t)V * sizeof(float)) == 0);
+    {
+        /* 80 copies of the 3-token sequence: [T x I] is then large enough to
+         * hold [3 x SW_VOCAB_CHUNK] logits, which go there instead of into
+         * a buffer of their own (as above); each copy gives the same bits. */
+        enum { COPIES = 80 };
+        int32_t lens80[COPIES], ids80[COPIES * 3], types80[COPIES * 3];
+        for (int k = 0; k < COPIES; k++) {
+            lens80[k] = 3;
+            memcpy(ids80 + 3 * k, ids + LENS[0], 3 * sizeof(int32_t));
+            memcpy(types80 + 3 * k, types + LENS[0], 3 * sizeof(int32_t));
+        }
+        CHECK((size_t)COPIES * 3 * cfg.intermediate_size >= (size_t)3 * 1024);
+        float *out80 = (float *)xcalloc((size_t)COPIES * V, sizeof(float));
+        CHECK_ERR(sw_ctx_forward(c, COPIES, lens80, ids80, types80), SW_OK, NULL);
+        CHECK_ERR(sw_ctx_splade(c, 1, 1, out80), SW_OK, NULL);
+        for (int k = 0; k < COPIES; k++)
+            CHECK(memcmp(out80 + (size_t)k * V, packed + (size_t)1 * V, (size_t)V * sizeof(float)) == 0);
+        free(out80);
+    }
 
     free(packed);
     free(h); free(tr); free(logits); free(want); free(out); free(hidden);
