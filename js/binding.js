@@ -37,20 +37,23 @@ function checkPtr(engine, ptr, context, code = 'BAD_CONFIG') {
 
 /**
  * Copies one safetensors tensor into the engine through a scratch buffer.
- * `add(namePtr, dtype, ndim, shapePtr, dataPtr, nbytes)` is the C add_tensor.
+ * `write(dst)` fills the scratch with the tensor's bytes (see
+ * pipelines/weights.js); `add(namePtr, dtype, ndim, shapePtr, dataPtr, nbytes)`
+ * is the C add_tensor.
  */
-function addTensor(engine, tensor, bytes, add, fileName) {
+export function addTensor(engine, tensor, write, add, fileName) {
   const dtype = DTYPES[tensor.dtype];
   if (dtype === undefined) {
     throw new SentenceWasmError('BAD_SAFETENSORS',
       `${fileName}: tensor "${tensor.name}" has dtype ${tensor.dtype}; the engine reads F32, F16 and BF16`);
   }
+  const nbytes = tensor.end - tensor.begin;
   engine.withScope((s) => {
     const name = s.cstring(tensor.name);
     const shape = s.i64s(tensor.shape);
-    const data = s.alloc(bytes.length);
-    engine.u8.set(bytes, data);
-    check(engine, add(name, dtype, tensor.shape.length, shape, data, bytes.length), fileName);
+    const data = s.alloc(nbytes);
+    write(engine.u8.subarray(data, data + nbytes));
+    check(engine, add(name, dtype, tensor.shape.length, shape, data, nbytes), fileName);
   });
 }
 
@@ -86,8 +89,8 @@ export class NativeEncoder {
     return this.engine.withScope((s) => this.engine.exports.sw_model_tensor_known(this.model, s.cstring(name)) === 1);
   }
 
-  addTensor(tensor, bytes, fileName) {
-    addTensor(this.engine, tensor, bytes, (...a) => this.engine.exports.sw_model_add_tensor(this.model, ...a), fileName);
+  addTensor(tensor, write, fileName) {
+    addTensor(this.engine, tensor, write, (...a) => this.engine.exports.sw_model_add_tensor(this.model, ...a), fileName);
   }
 
   finalize(fileName) {
@@ -163,8 +166,8 @@ export class NativeDense {
     this.ptr = checkPtr(engine, engine.exports.sw_dense_create(inFeatures, outFeatures, bias ? 1 : 0, act), fileName);
   }
 
-  addTensor(tensor, bytes, fileName) {
-    addTensor(this.engine, tensor, bytes, (...a) => this.engine.exports.sw_dense_add_tensor(this.ptr, ...a), fileName);
+  addTensor(tensor, write, fileName) {
+    addTensor(this.engine, tensor, write, (...a) => this.engine.exports.sw_dense_add_tensor(this.ptr, ...a), fileName);
   }
 
   /** In WASM memory: x [n x in] -> y [n x out]. */

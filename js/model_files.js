@@ -2,8 +2,9 @@
  * @file Main-thread half of loading: reads a model folder's files (from disk,
  * a URL or the Hub, via source.js), checks the JSON and the safetensors
  * headers, and packs it all into a "spec" the worker builds the model from.
- * File bytes are transferred to the worker, not copied; the worker copies the
- * tensors into WASM memory once and drops the file.
+ * Weights go to the worker as the file's path (a folder on disk, in Node) or
+ * as its bytes, transferred, not copied; the worker copies the tensors into
+ * WASM memory once (pipelines/weights.js) and drops the bytes.
  */
 import { SentenceWasmError } from './errors.js';
 import { openSource } from './source.js';
@@ -19,10 +20,20 @@ export function joinPath(dir, file) {
 }
 
 /**
- * Reads a safetensors file whole and checks its header.
- * @returns {Promise<{ file: string, buffer: ArrayBuffer, tensors: {name:string,dtype:string,shape:number[],begin:number,end:number}[] }>}
+ * Checks a safetensors file's header and gets its bytes to the worker. A
+ * file on the local disk (Node) is left there: the worker reads its tensors
+ * straight into the engine's memory (pipelines/weights.js), so the model is
+ * never held twice. Any other file is read whole, and its buffer is
+ * transferred to the worker with the spec.
+ * @returns {Promise<{ file: string, buffer?: ArrayBuffer, diskPath?: string, size?: number,
+ *   tensors: {name:string,dtype:string,shape:number[],begin:number,end:number}[] }>}
  */
 export async function readWeights(source, path) {
+  const entries = (parsed) => parsed.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, begin: t.begin, end: t.end }));
+  if (source.openSafetensors && workersReadFiles()) {
+    const { diskPath, size, parsed } = await source.openSafetensors(path);
+    return { file: path, diskPath, size, tensors: entries(parsed) };
+  }
   const bytes = await source.readBytes(path);
   if (bytes.length < 8) {
     throw new SentenceWasmError('BAD_SAFETENSORS', `${path}: file is ${bytes.length} bytes, too short for a safetensors header`);
@@ -32,8 +43,17 @@ export async function readWeights(source, path) {
   // Transfer exactly this file's bytes: copy only if the view is part of a larger buffer.
   const buffer = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
     ? bytes.buffer : bytes.slice().buffer;
-  const tensors = parsed.tensors.map((t) => ({ name: t.name, dtype: t.dtype, shape: t.shape, begin: t.begin, end: t.end }));
-  return { file: path, buffer, tensors };
+  return { file: path, buffer, tensors: entries(parsed) };
+}
+
+/** True where the worker can open files by itself (Node >= 20.16: process.getBuiltinModule). */
+function workersReadFiles() {
+  return typeof globalThis.process?.getBuiltinModule === 'function';
+}
+
+/** What to transfer to the worker with a file's weights: its buffer, if it was read here. */
+function transferable(weights) {
+  return weights.buffer ? [weights.buffer] : [];
 }
 
 /**
@@ -107,7 +127,7 @@ export async function readSentenceTransformer(source) {
         const maxSeqLength = resolveMaxLength(t.sbert, t.tokenizerConfig, t.config);
         spec.modules.push({ kind: 'transformer', config: t.config, tokenizerText: t.tokenizerText,
           tokenizerConfig: t.tokenizerConfig, maxSeqLength, doLowerCase: t.sbert.doLowerCase, weights: t.weights });
-        transfer.push(t.weights.buffer);
+        transfer.push(...transferable(t.weights));
         dim = t.config.hiddenSize;
         break;
       }
@@ -122,7 +142,7 @@ export async function readSentenceTransformer(source) {
         const cfg = await source.readJson(cfgPath, { optional: true });
         spec.modules.push({ kind: 'static_embedding', tokenizerText, weights,
           maxSeqLength: cfg && Number.isInteger(cfg.max_seq_length) ? cfg.max_seq_length : undefined });
-        transfer.push(weights.buffer);
+        transfer.push(...transferable(weights));
         dim = emb.shape[1];
         break;
       }
@@ -149,7 +169,7 @@ export async function readSentenceTransformer(source) {
         }
         const weights = await readWeightsOrExplain(source, joinPath(mod.path, 'model.safetensors'));
         spec.modules.push({ kind: 'dense', ...cfg, weights });
-        transfer.push(weights.buffer);
+        transfer.push(...transferable(weights));
         dim = cfg.outFeatures;
         break;
       }
@@ -220,7 +240,7 @@ export async function readCrossEncoder(source, { maxLength } = {}) {
     maxLength: max, weights: t.weights,
     numLabels: t.config.numLabels, labels, activationFn: activation.name,
   };
-  return { spec, transfer: [t.weights.buffer] };
+  return { spec, transfer: transferable(t.weights) };
 }
 
 /**
@@ -272,5 +292,5 @@ export async function readSparseEncoder(source) {
     pooling,
     dimension: t.config.vocabSize,
   };
-  return { spec, transfer: [t.weights.buffer] };
+  return { spec, transfer: transferable(t.weights) };
 }

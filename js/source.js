@@ -220,6 +220,30 @@ class FolderSource extends SourceBase {
     }
   }
 
+  /**
+   * A safetensors file to be read where it lies (model_files.js readWeights):
+   * its checked header, its size and its absolute path. Progress reports the
+   * whole file as this hands it over; the worker then reads the tensors.
+   * @returns {Promise<{ diskPath: string, size: number, parsed: ReturnType<typeof parseSafetensorsHeader> }>}
+   */
+  async openSafetensors(path) {
+    const { full, handle, size } = await this.#open(path);
+    if (!handle) throw this.#notFound(path, full);
+    try {
+      if (size < 8) fail('BAD_SAFETENSORS', `${path}: file is ${size} bytes, too short for a safetensors header`);
+      this.#report({ status: 'initiate', file: path, loaded: 0, total: size });
+      const first8 = new Uint8Array(8);
+      await this.#readFully(handle, first8, 0, path);
+      const header = new Uint8Array(readHeaderLength(first8, size, path));
+      await this.#readFully(handle, header, 8, path);
+      const parsed = parseSafetensorsHeader(header, size, path);
+      this.#report({ status: 'done', file: path, loaded: size, total: size });
+      return { diskPath: full, size, parsed };
+    } finally {
+      await handle.close();
+    }
+  }
+
   async readTensorBytes(path, begin, end) {
     const { full, handle, size } = await this.#open(path);
     if (!handle) throw this.#notFound(path, full);

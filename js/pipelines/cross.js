@@ -32,7 +32,7 @@ export class CrossPipeline {
     this.encoder = new NativeEncoder(engine, spec.config, spec.dtype);
     try {
       const w = spec.weights;
-      loadWeights(w, (t) => this.encoder.wants(t.name), (t, b) => this.encoder.addTensor(t, b, w.file));
+      loadWeights(w, (t) => this.encoder.wants(t.name), (t, write) => this.encoder.addTensor(t, write, w.file));
       this.encoder.finalize(w.file);
     } catch (err) {
       this.dispose();

@@ -31,7 +31,7 @@ export class DensePipeline {
           maxSeqLength: first.maxSeqLength, doLowerCase: first.doLowerCase, special: specialIds(tokJson),
         });
         this.encoder = new NativeEncoder(engine, first.config, spec.dtype);
-        loadWeights(first.weights, (t) => this.encoder.wants(t.name), (t, b) => this.encoder.addTensor(t, b, first.weights.file));
+        loadWeights(first.weights, (t) => this.encoder.wants(t.name), (t, write) => this.encoder.addTensor(t, write, first.weights.file));
         this.encoder.finalize(first.weights.file);
         this.hidden = first.config.hiddenSize;
         this.maxSeqLength = first.maxSeqLength;
@@ -50,7 +50,7 @@ export class DensePipeline {
         else if (mod.kind === 'dense') {
           const d = new NativeDense(engine, mod, mod.weights.file);
           this.dense.push(d);
-          loadWeights(mod.weights, () => true, (t, b) => d.addTensor(t, b, mod.weights.file));
+          loadWeights(mod.weights, () => true, (t, write) => d.addTensor(t, write, mod.weights.file));
           for (const name of ['linear.weight', ...(mod.bias ? ['linear.bias'] : [])]) {
             if (!mod.weights.tensors.some((t) => t.name === name)) {
               throw new SentenceWasmError('BAD_SAFETENSORS', `${mod.weights.file}: tensor "${name}" is missing`);

@@ -36,7 +36,7 @@ export class SparsePipeline {
       const hasBias = w.tensors.some((t) => t.name === MLM_BIAS || t.name === `bert.${MLM_BIAS}`);
       const rename = (t) => (!hasBias && t.name === DECODER_BIAS ? { ...t, name: MLM_BIAS } : t);
       loadWeights(w, (t) => this.encoder.wants(rename(t).name),
-        (t, b) => this.encoder.addTensor(rename(t), b, w.file));
+        (t, write) => this.encoder.addTensor(rename(t), write, w.file));
       this.encoder.finalize(w.file);
     } catch (err) {
       this.dispose();

@@ -3,7 +3,7 @@
  * used in place of a Transformer + Pooling.
  */
 import { SentenceWasmError } from '../errors.js';
-import { DTYPES } from '../binding.js';
+import { addTensor } from '../binding.js';
 import { loadWeights } from './weights.js';
 
 export class StaticEmbedder {
@@ -16,16 +16,8 @@ export class StaticEmbedder {
     const x = engine.exports;
     this.ptr = x.sw_static_create(vocab, dim) >>> 0;
     if (!this.ptr) throw new SentenceWasmError('BAD_CONFIG', `${weights.file}: ${engine.lastError()}`);
-    loadWeights(weights, (w) => w.name === 'embedding.weight', (w, bytes) => {
-      if (DTYPES[w.dtype] === undefined) {
-        throw new SentenceWasmError('BAD_SAFETENSORS', `${weights.file}: tensor "${w.name}" has dtype ${w.dtype}; the engine reads F32, F16 and BF16`);
-      }
-      engine.withScope((s) => {
-        const rc = x.sw_static_add_tensor(this.ptr, s.cstring(w.name), DTYPES[w.dtype], 2, s.i64s(w.shape),
-          (() => { const p = s.alloc(bytes.length); engine.u8.set(bytes, p); return p; })(), bytes.length);
-        if (rc !== 0) throw new SentenceWasmError('BAD_SAFETENSORS', `${weights.file}: ${engine.lastError()}`);
-      });
-    });
+    loadWeights(weights, (w) => w.name === 'embedding.weight', (w, write) => addTensor(engine, w, write,
+      (...a) => x.sw_static_add_tensor(this.ptr, ...a), weights.file));
   }
 
   weightBytes() { return this.vocab * this.dim * 4; }

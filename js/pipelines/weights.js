@@ -1,22 +1,84 @@
 /**
- * @file Hands the tensors of one safetensors file (read and header-checked
- * on the main thread, transferred here) to an engine object.
+ * @file Hands the tensors of one safetensors file (header-checked on the
+ * main thread) to an engine object. The bytes come either from the file's
+ * buffer, transferred here, or, for a file on the local disk in Node
+ * (weights.diskPath), straight from the file into the engine's memory, one
+ * tensor at a time: then the process never holds the model twice (file
+ * bytes and engine copy), which for a 90 MB model was most of loading's
+ * peak memory.
  */
 import { SentenceWasmError } from '../errors.js';
 
 /**
- * @param {{ file: string, buffer: ArrayBuffer, tensors: {name:string,dtype:string,shape:number[],begin:number,end:number}[] }} weights
- * @param {(t: object) => boolean} wanted  skip tensors the engine does not use (no copy)
- * @param {(t: object, bytes: Uint8Array) => void} add
+ * @typedef {{ name: string, dtype: string, shape: number[], begin: number, end: number }} TensorEntry
+ * @param {{ file: string, buffer?: ArrayBuffer, diskPath?: string, size?: number, tensors: TensorEntry[] }} weights
+ * @param {(t: TensorEntry) => boolean} wanted  skip tensors the engine does not use (never read)
+ * @param {(t: TensorEntry, write: (dst: Uint8Array) => void) => void} add
+ *   copies one tensor into the engine: `write` fills `dst` (t.end - t.begin bytes) with it
  */
 export function loadWeights(weights, wanted, add) {
+  const reader = weights.diskPath ? diskReader(weights) : bufferReader(weights);
+  try {
+    for (const t of weights.tensors) {
+      if (!wanted(t)) continue;
+      if (!(t.begin >= 0 && t.end <= reader.size && t.begin <= t.end)) {
+        throw new SentenceWasmError('BAD_SAFETENSORS', `${weights.file}: tensor "${t.name}" lies outside the file`);
+      }
+      add(t, (dst) => reader.read(dst, t.begin));
+    }
+  } finally {
+    reader.close();
+  }
+}
+
+function bufferReader(weights) {
   if (!weights.buffer) throw new SentenceWasmError('ENGINE_ERROR', `${weights.file}: weights were already consumed`);
   const bytes = new Uint8Array(weights.buffer);
-  for (const t of weights.tensors) {
-    if (!wanted(t)) continue;
-    if (!(t.begin >= 0 && t.end <= bytes.length && t.begin <= t.end)) {
-      throw new SentenceWasmError('BAD_SAFETENSORS', `${weights.file}: tensor "${t.name}" lies outside the file`);
-    }
-    add(t, bytes.subarray(t.begin, t.end));
+  return {
+    size: bytes.length,
+    read: (dst, begin) => dst.set(bytes.subarray(begin, begin + dst.length)),
+    close: () => {},
+  };
+}
+
+/**
+ * Reads from the file the main thread checked. It is opened again here, so
+ * it may have changed in between: a different size is refused, and a read
+ * that comes up short fails instead of leaving a tensor half-filled.
+ */
+function diskReader(weights) {
+  const fs = globalThis.process?.getBuiltinModule?.('node:fs');
+  if (!fs) throw new SentenceWasmError('ENGINE_ERROR', `${weights.file}: this worker cannot read files from disk`);
+  const { file, diskPath } = weights;
+  let fd;
+  try {
+    fd = fs.openSync(diskPath, 'r');
+  } catch (e) {
+    throw new SentenceWasmError('FETCH_FAILED', `${file}: cannot read ${diskPath}: ${e.message}`, { cause: e });
   }
+  try {
+    const size = fs.fstatSync(fd).size;
+    if (size !== weights.size) {
+      throw new SentenceWasmError('FETCH_FAILED',
+        `${file}: ${diskPath} changed on disk while loading (${size} bytes, was ${weights.size})`);
+    }
+  } catch (e) {
+    fs.closeSync(fd);
+    if (e instanceof SentenceWasmError) throw e;
+    throw new SentenceWasmError('FETCH_FAILED', `${file}: cannot read ${diskPath}: ${e.message}`, { cause: e });
+  }
+  return {
+    size: weights.size,
+    read(dst, begin) {
+      for (let done = 0; done < dst.length;) {
+        const n = fs.readSync(fd, dst, done, dst.length - done, begin + done);
+        if (n === 0) {
+          throw new SentenceWasmError('FETCH_FAILED',
+            `${file}: ${diskPath} ended after ${begin + done} bytes while loading (changed on disk?)`);
+        }
+        done += n;
+      }
+    },
+    close: () => fs.closeSync(fd),
+  };
 }
