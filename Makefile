@@ -9,7 +9,8 @@
 #   make test-js-relaxed  the golden-fixture suites on the relaxed-SIMD build
 #   make clean
 
-SRC      := src/kernels.c src/kernels_simd.c src/linear_paired.c src/kernels_int8.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c src/threads.c
+SIMD_SRC := src/linear_simd.c src/attention_simd.c src/elementwise_simd.c
+SRC      := src/kernels.c $(SIMD_SRC) src/linear_paired.c src/kernels_int8.c src/tensors.c src/encoder.c src/heads.c src/static_embedding.c src/common.c src/threads.c
 HDR      := $(wildcard src/*.h)
 BUILD    := build
 DIST     := dist
@@ -24,7 +25,7 @@ SANITIZE := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 NATIVE_CFLAGS := -std=c99 -O1 -g -Wall -Wextra -Wshadow -Werror -Isrc $(SANITIZE)
 
 # WASM build flags, each for a reason:
-#  -O3 -msimd128           optimised, SIMD128 kernels compiled in (kernels_simd.c)
+#  -O3 -msimd128           optimised, SIMD128 kernels compiled in (the *_simd.c files)
 #  --no-entry -sSTANDALONE_WASM
 #                          a library with no main() and no Emscripten JS glue: js/wasm.js
 #                          instantiates it itself (Emscripten 3.1.6's glue mistakes Node 20
@@ -51,7 +52,7 @@ WASM_FLAGS   := $(WASM_CFLAGS) $(WASM_LDFLAGS)
 # The relaxed-SIMD build (dist/sentence-wasm-relaxed.wasm): the same C and
 # flags plus
 #  -mrelaxed-simd -DSW_RELAXED_SIMD
-#                          every multiply-accumulate of kernels_simd.c is one
+#                          every multiply-accumulate of the *_simd.c files is one
 #                          f32x4.relaxed_madd (fused on CPUs with FMA)
 # then tools/relax_simd.mjs, because clang 14 emits only the pre-standard
 # opcode of that instruction, which engines reject; the tool rewrites it to
@@ -256,14 +257,14 @@ clean:
 BENCH_REPS ?= 7
 BENCH_ONLY ?=
 .PHONY: bench-gemm
-bench-gemm: bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c src/threads.c src/common.c $(HDR) tools/relax_simd.mjs $(RELAXED_OBJ)
+bench-gemm: bench/gemm_bench.c src/kernels.c $(SIMD_SRC) src/kernels_int8.c src/threads.c src/common.c $(HDR) tools/relax_simd.mjs $(RELAXED_OBJ)
 	@mkdir -p $(BUILD)
 	$(EMCC) -O3 -msimd128 -std=gnu99 -Wall -Isrc -sSINGLE_FILE=1 -sALLOW_MEMORY_GROWTH=1 \
-	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c src/kernels_simd.c src/kernels_int8.c \
+	  -sENVIRONMENT=node bench/gemm_bench.c src/kernels.c $(SIMD_SRC) src/kernels_int8.c \
 	  src/threads.c src/common.c -o $(BUILD)/gemm_bench.cjs
 	$(EMCC) -O3 -msimd128 $(RELAXED_FLAGS) -std=gnu99 -Wall -Isrc -c bench/gemm_bench.c -o $(BUILD)/relaxed/gemm_bench.o
 	$(EMCC) $(RELAXED_LINK) -sWASM_ASYNC_COMPILATION=0 -sALLOW_MEMORY_GROWTH=1 -sENVIRONMENT=node \
-	  $(BUILD)/relaxed/gemm_bench.o $(BUILD)/relaxed/kernels.o $(BUILD)/relaxed/kernels_simd.o $(BUILD)/relaxed/kernels_int8.o \
+	  $(BUILD)/relaxed/gemm_bench.o $(BUILD)/relaxed/kernels.o $(patsubst src/%.c,$(BUILD)/relaxed/%.o,$(SIMD_SRC)) $(BUILD)/relaxed/kernels_int8.o \
 	  $(BUILD)/relaxed/threads.o $(BUILD)/relaxed/common.o -o $(BUILD)/gemm_bench_relaxed.cjs
 	$(RELAX_SIMD) $(BUILD)/gemm_bench_relaxed.wasm $(BUILD)/gemm_bench_relaxed.wasm
 	node $(BUILD)/gemm_bench.cjs $(BENCH_REPS) $(BENCH_ONLY)

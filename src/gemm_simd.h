@@ -1,5 +1,5 @@
 /*
- * gemm_simd.h — the parts of the SIMD128 Linear product (kernels_simd.c)
+ * gemm_simd.h — the parts of the SIMD128 Linear product (linear_simd.c)
  * that its other driver, the paired product of linear_paired.c, builds on:
  * the tile sizes, the packed layout's K blocks, the micro-kernel and the
  * task plan. Internal to those two files; include after <wasm_simd128.h>.
@@ -12,10 +12,12 @@
 #include <stdint.h>
 #include <wasm_simd128.h>
 
+#include "simd_math.h" /* madd, in GEMM_TILE_FN */
+
 /* The micro-tile: MR rows x NV f32x4 vectors. The plain build's 4 x 8 runs
  * at its mul + add peak; the relaxed build's multiply-adds are fused, with
  * 4 cycles of latency and 2 issued per cycle, so 8 accumulators leave it
- * waiting, and 6 x 8 (12 accumulators) runs ~15% faster (kernels_simd.c
+ * waiting, and 6 x 8 (12 accumulators) runs ~15% faster (linear_simd.c
  * gives the measurements). -DSW_GEMM_MR / -DSW_GEMM_NV override, for
  * trying others with make bench-gemm; MR is 1..6. */
 #ifndef SW_GEMM_MR
@@ -29,7 +31,7 @@
 #define SW_GEMM_NV 2
 #endif
 #if SW_GEMM_MR < 1 || SW_GEMM_MR > 6
-#error "SW_GEMM_MR: kernels_simd.c has tiles of 1 to 6 rows"
+#error "SW_GEMM_MR: linear_simd.c has tiles of 1 to 6 rows"
 #endif
 #define MR SW_GEMM_MR         /* rows of x (and y) per micro-tile            */
 #define NV SW_GEMM_NV         /* f32x4 column vectors per micro-tile         */
@@ -105,5 +107,45 @@ static inline void sw_pack_cols4(float *a, const v128_t v[MR]) {
         for (int j = 0; j < 4; j++) wasm_v128_store64_lane(a + j * MR + r0, c[j], 0);
     }
 }
+
+/* y[R x NR] (row stride ldy) = (accumulate ? y : 0) + a^T w (+ bias), for
+ * R = 1..MR rows. a: packed x block [kc x MR] (rows past R unread); w: panel
+ * block [kc x NR]; bias: NR floats or NULL. The loops over r and c have
+ * constant bounds: clang unrolls them and keeps every accumulator in its
+ * own local (register). Tiles of fewer rows are there for the rows left
+ * over (a short text of 9 tokens runs as 3 + 3 + 3 rows in the plain
+ * build): V8 issues mul and add separately, so R rows take about max(2R, 4)
+ * cycles per k step against 8 for a full tile; each row's sums are the
+ * same whatever R. GEMM_TILE_FN makes one such tile: R rows, NVV column
+ * vectors, a packed with ASTEP floats per k (the product's MR; attention's
+ * tiles are instances too). */
+#define GEMM_TILE_FN(NAME, R, ASTEP, NVV)                                      \
+    static void NAME(const float *a, const float *w, int32_t kc,              \
+                     float *y, size_t ldy, const float *bias, int accumulate) { \
+        v128_t acc[R][NVV];                                                    \
+        for (int r = 0; r < R; r++)                                            \
+            for (int c = 0; c < NVV; c++)                                      \
+                acc[r][c] = accumulate ? wasm_v128_load(y + r * ldy + 4 * c)   \
+                                       : wasm_f32x4_splat(0.0f);               \
+        for (int32_t k = 0; k < kc; k++) {                                     \
+            v128_t wv[NVV];                                                    \
+            for (int c = 0; c < NVV; c++) wv[c] = wasm_v128_load(w + 4 * c);   \
+            for (int r = 0; r < R; r++) {                                      \
+                const v128_t b = wasm_v128_load32_splat(a + r);                \
+                for (int c = 0; c < NVV; c++)                                  \
+                    acc[r][c] = madd(b, wv[c], acc[r][c]);                     \
+            }                                                                  \
+            a += ASTEP;                                                        \
+            w += 4 * NVV;                                                      \
+        }                                                                      \
+        if (bias)                                                              \
+            for (int c = 0; c < NVV; c++) {                                    \
+                const v128_t bv = wasm_v128_load(bias + 4 * c);                \
+                for (int r = 0; r < R; r++) acc[r][c] = wasm_f32x4_add(acc[r][c], bv); \
+            }                                                                  \
+        for (int r = 0; r < R; r++)                                            \
+            for (int c = 0; c < NVV; c++)                                      \
+                wasm_v128_store(y + r * ldy + 4 * c, acc[r][c]);               \
+    }
 
 #endif /* SW_GEMM_SIMD_H */

@@ -1,5 +1,5 @@
 /*
- * kernels.c — plain-C reference kernels (the oracle for kernels_simd.c) and
+ * kernels.c — plain-C reference kernels (the oracle for the *_simd.c files) and
  * the scalar fallback on targets without WASM SIMD128.
  *
  * These are written for clarity, not speed; every fast kernel is tested

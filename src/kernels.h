@@ -3,7 +3,8 @@
  *
  * Every kernel has a plain-C reference, `sw_<op>_ref` in kernels.c: the
  * oracle the tests compare against and the fallback on any target. The fast
- * versions live in kernels_simd.c (WASM SIMD128, behind __wasm_simd128__);
+ * versions live in the *_simd.c files and kernels_int8.c (WASM SIMD128,
+ * behind __wasm_simd128__; linear_simd.c lists them);
  * the unsuffixed name `sw_<op>` is what the encoder calls, and resolves to
  * the SIMD version where one exists, else to the reference.
  *

@@ -298,7 +298,7 @@ void sw_attention_head_q8(float *out, const float *q, const float *k, const floa
  *
  * The tile: acc[r][c] += dot(splat(a[kp][r]), w[kp][4c .. 4c+3]), 4 rows x 2
  * vectors = 8 i32x4 accumulators, + 2 weight vectors + 4 broadcasts = 14 of
- * the 15 xmm registers V8 allocates (the fp32 GEMM's tile, kernels_simd.c,
+ * the 15 xmm registers V8 allocates (the fp32 GEMM's tile, linear_simd.c,
  * for the same reason); each dot is 8 multiply-adds where f32x4 mul+add does
  * 4, and on x86 pmaddwd + paddd issue on more ports than mulps + addps.
  *

@@ -202,7 +202,7 @@ static void add_tile(const paired_job *j, const float *t, int32_t p0, int32_t ro
 }
 
 /* One task of one product: pairs [r0, r1) x panels [p0, p1) of the output
- * half, all of K2; the loops of linear_task (kernels_simd.c). */
+ * half, all of K2; the loops of linear_task (linear_simd.c). */
 static void paired_task(void *arg, int32_t task, int32_t thread) {
     const paired_job *j = (const paired_job *)arg;
     const linear_job *g = &j->g;

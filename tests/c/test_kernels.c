@@ -7,7 +7,7 @@
  *                               so this run checks memory safety of the
  *                               harness and the references.
  *   make test-wasm-kernels      emcc -msimd128, run by node: the SIMD128
- *                               kernels of kernels_simd.c against the
+ *                               kernels of the *_simd.c files against the
  *                               references, for real; and again built with
  *                               -mrelaxed-simd -DSW_RELAXED_SIMD (rewritten
  *                               by tools/relax_simd.mjs, run by node
