@@ -148,23 +148,32 @@ ACT_LOOP(act_gelu_tail, v_gelu)
  * float, against 5.0 in passes). Each pass alone is short enough for
  * several vectors to be in flight. */
 #define GELU_BLOCK 64
-static void act_gelu(float *x, size_t n) {
+
+/* The three passes over xb[0, len), len a multiple of 4, <= GELU_BLOCK. */
+static inline void gelu_passes(float *xb, int len) {
     float ea[GELU_BLOCK] __attribute__((aligned(16)));
     float ta[GELU_BLOCK] __attribute__((aligned(16)));
-    size_t i = 0;
-    for (; i + GELU_BLOCK <= n; i += GELU_BLOCK) {
-        float *xb = x + i;
-        for (int j = 0; j < GELU_BLOCK; j += 4) {
-            v128_t t;
-            wasm_v128_store(ea + j, gelu_arg(wasm_v128_load(xb + j), &t));
-            wasm_v128_store(ta + j, t);
-        }
-        for (int j = 0; j < GELU_BLOCK; j += 4) wasm_v128_store(ea + j, v_exp_nonpos(wasm_v128_load(ea + j)));
-        for (int j = 0; j < GELU_BLOCK; j += 4)
-            wasm_v128_store(xb + j, gelu_finish(wasm_v128_load(xb + j), wasm_v128_load(ta + j),
-                                                wasm_v128_load(ea + j)));
+    for (int j = 0; j < len; j += 4) {
+        v128_t t;
+        wasm_v128_store(ea + j, gelu_arg(wasm_v128_load(xb + j), &t));
+        wasm_v128_store(ta + j, t);
     }
-    act_gelu_tail(x + i, n - i);
+    for (int j = 0; j < len; j += 4) wasm_v128_store(ea + j, v_exp_nonpos(wasm_v128_load(ea + j)));
+    for (int j = 0; j < len; j += 4)
+        wasm_v128_store(xb + j, gelu_finish(wasm_v128_load(xb + j), wasm_v128_load(ta + j),
+                                            wasm_v128_load(ea + j)));
+}
+
+/* Whole blocks, then the rest's whole vectors in passes too (a Linear
+ * layer's column block is seldom a multiple of GELU_BLOCK wide: 312 floats
+ * would leave 56 to the slow chain), then the last 1..3 floats. Every
+ * float gets the same operations either way (v_gelu is the passes fused). */
+static void act_gelu(float *x, size_t n) {
+    size_t i = 0;
+    for (; i + GELU_BLOCK <= n; i += GELU_BLOCK) gelu_passes(x + i, GELU_BLOCK);
+    const int rest = (int)((n - i) & ~(size_t)3);
+    if (rest > 0) gelu_passes(x + i, rest);
+    act_gelu_tail(x + i + rest, n - i - rest);
 }
 ACT_LOOP(act_gelu_tanh, v_gelu_tanh)
 ACT_LOOP(act_relu, v_relu)

@@ -658,12 +658,15 @@ static void test_activations(void) {
         snprintf(label, sizeof label, "activate %s (%d) n=%zu", act_name(act), act, n);
         check_tensor(label, y, ref, n, atol, rtol);
         CHECK(label, canary_ok(y, n));
-        /* every tail length, from an unaligned start */
-        for (size_t len = 0; len <= 9; len++) {
-            memcpy(ref, x + 3 + 1024 * len, sizeof(float) * len);
+        /* every tail length, from an unaligned start; and lengths around
+         * GELU's blocks of 64 (whole vectors after the blocks run in passes) */
+        static const size_t lens[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 60, 63, 64, 65, 68, 71, 124, 131, 312};
+        for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
+            const size_t len = lens[li];
+            memcpy(ref, x + 3 + 1024 * li, sizeof(float) * len);
             sw_activate_ref(ref, len, act);
             float *t = alloc_out(len + 1);
-            memcpy(t + 1, x + 3 + 1024 * len, sizeof(float) * len);
+            memcpy(t + 1, x + 3 + 1024 * li, sizeof(float) * len);
             sw_activate(t + 1, len, act);
             snprintf(label, sizeof label, "activate %s n=%zu (tail)", act_name(act), len);
             check_tensor(label, t + 1, ref, len, atol, rtol);
