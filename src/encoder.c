@@ -414,7 +414,7 @@ void sw_ctx_free(sw_ctx *c) {
 
 /* Floats of one view, rounded up to 16 (64 bytes) so every view starts on a
  * cache line. */
-static size_t view_floats(size_t n) { return (n + 15) & ~(size_t)15; }
+static uint64_t view_floats(uint64_t n) { return (n + 15) & ~(uint64_t)15; }
 
 /* Carves the activations of T tokens out of one block, replacing the block
  * (free, then malloc: nothing in it outlives a forward) when it is too small.
@@ -424,20 +424,21 @@ static size_t view_floats(size_t n) { return (n + 15) & ~(size_t)15; }
  * passages a batch took it from 94 to 200 MB for 57 MB of activations. A
  * lone block freed at the top of the heap merges into it, so the next one
  * reuses its place. */
-static int reserve_activations(sw_ctx *c, size_t T, size_t s_floats) {
+static int reserve_activations(sw_ctx *c, uint64_t T, uint64_t s_floats) {
     const sw_config *cfg = &c->m->cfg;
-    const size_t H = (size_t)cfg->hidden_size, I = (size_t)cfg->intermediate_size;
-    const size_t th = view_floats(T * H), tf = view_floats(T * (I > H ? I : H));
-    const size_t need = 5 * th + tf + view_floats(s_floats);
+    const uint64_t H = (uint64_t)cfg->hidden_size, I = (uint64_t)cfg->intermediate_size;
+    const uint64_t th = view_floats(T * H), tf = view_floats(T * (I > H ? I : H));
+    /* in 64 bits: on wasm32 a size_t product could wrap to a small block */
+    const uint64_t need = 5 * th + tf + view_floats(s_floats);
+    if (need > (uint64_t)SW_MAX_BUFFER_BYTES / sizeof(float))
+        return sw_fail(SW_ERR_NO_MEMORY, "activations of %llu floats are too large", (unsigned long long)need);
     if (need > c->act_cap || !c->act) {
         SW_FREE(c->act);
-        c->act = NULL;
-        c->act_cap = 0;
-        if ((int64_t)need > SW_MAX_BUFFER_BYTES / (int64_t)sizeof(float))
-            return sw_fail(SW_ERR_NO_MEMORY, "activations of %zu floats are too large", need);
-        c->act = (float *)SW_MALLOC(need * sizeof(float));
-        if (!c->act) return sw_fail(SW_ERR_NO_MEMORY, "out of memory for %zu floats of activations", need);
-        c->act_cap = need;
+        c->act = c->x = c->q = c->k = c->v = c->a = c->f = c->s = NULL; /* no view left dangling */
+        c->act_cap = c->f_len = 0;
+        c->act = (float *)SW_MALLOC((size_t)need * sizeof(float));
+        if (!c->act) return sw_fail(SW_ERR_NO_MEMORY, "out of memory for %llu floats of activations", (unsigned long long)need);
+        c->act_cap = (size_t)need;
     }
     float *p = c->act;
     c->x = p; p += th;
@@ -446,7 +447,7 @@ static int reserve_activations(sw_ctx *c, size_t T, size_t s_floats) {
     c->v = p; p += th;
     c->a = p; p += th;
     c->f = p; p += tf;
-    c->f_len = tf;
+    c->f_len = (size_t)tf;
     c->s = p;
     return SW_OK;
 }
@@ -458,10 +459,11 @@ static int check_inputs(const sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
                         const int32_t *ids, const int32_t *type_ids, int64_t *total, int32_t *max_len) {
     const sw_config *cfg = &c->m->cfg;
     if (n_seq < 1 || !seq_lens || !ids) return sw_fail(SW_ERR_INVALID_ARG, "forward: no sequences given");
-    /* The widest activation row decides how many tokens fit in one buffer;
-     * checked as the total grows, so the sum itself never overflows. */
-    const int64_t width = cfg->intermediate_size > cfg->hidden_size ? cfg->intermediate_size : cfg->hidden_size;
-    const int64_t max_tokens = SW_MAX_BUFFER_BYTES / (width * 4);
+    /* A token's activations (five rows of H, one of max(I, H): see
+     * reserve_activations) decide how many tokens fit in one block; checked
+     * as the total grows, so the sum never overflows. */
+    const int64_t H = cfg->hidden_size, I = cfg->intermediate_size;
+    const int64_t max_tokens = SW_MAX_BUFFER_BYTES / ((5 * H + (I > H ? I : H)) * 4);
     int64_t t = 0;
     int32_t mx = 0;
     for (int32_t i = 0; i < n_seq; i++) {
@@ -589,11 +591,11 @@ int sw_ctx_forward(sw_ctx *c, int32_t n_seq, const int32_t *seq_lens,
     int rc = check_inputs(c, n_seq, seq_lens, ids, type_ids, &total, &max_len);
     if (rc != SW_OK) return rc;
     const sw_config *cfg = &c->m->cfg;
-    const size_t T = (size_t)total;
+    const uint64_t T = (uint64_t)total;
     /* Attention scratch: one slice per thread, as heads run in parallel. */
     c->s_stride = cfg->quantize == SW_QUANT_INT8 ? sw_attention_q8_scratch(max_len, cfg->hidden_size / cfg->num_heads)
                                                   : sw_attention_scratch(max_len, cfg->hidden_size / cfg->num_heads);
-    if ((rc = reserve_activations(c, T, c->s_stride * (size_t)sw_threads_count()))) return rc;
+    if ((rc = reserve_activations(c, T, (uint64_t)c->s_stride * (uint64_t)sw_threads_count()))) return rc;
     if ((size_t)n_seq > c->seq_cap) {
         int32_t *p = (int32_t *)SW_REALLOC(c->seq_lens, (size_t)n_seq * sizeof *p);
         if (!p) return sw_fail(SW_ERR_NO_MEMORY, "out of memory");

@@ -2,7 +2,8 @@
  * gemm_simd.h — the parts of the SIMD128 Linear product (linear_simd.c)
  * that its other driver, the paired product of linear_paired.c, builds on:
  * the tile sizes, the packed layout's K blocks, the micro-kernel and the
- * task plan. Internal to those two files; include after <wasm_simd128.h>.
+ * task plan; and attention_simd.c, whose tile is a GEMM_TILE_FN too.
+ * Internal to those files; include after <wasm_simd128.h>.
  */
 #ifndef SW_GEMM_SIMD_H
 #define SW_GEMM_SIMD_H

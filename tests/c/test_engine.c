@@ -873,6 +873,17 @@ static void test_forward(void) {
         int32_t ids17[TOTAL_LENS + 1] = {0};
         CHECK_ERR(sw_ctx_forward(c, N_LENS, lens_bad, ids17, NULL), SW_ERR_INVALID_ARG, "sequence 3");
     }
+    {
+        /* More tokens than one activation block may hold (2 GiB: five rows
+         * of H and one of max(I, H) floats a token): refused from the
+         * lengths alone, before an id is read or a byte allocated. */
+        const int64_t per_token = 5 * cfg.hidden_size + cfg.intermediate_size;
+        const int32_t n_big = (int32_t)(((int64_t)1 << 31) / (per_token * 4) / cfg.max_position + 1);
+        int32_t *big = (int32_t *)xcalloc((size_t)n_big, sizeof(int32_t));
+        for (int32_t s = 0; s < n_big; s++) big[s] = cfg.max_position;
+        CHECK_ERR(sw_ctx_forward(c, n_big, big, ids, types), SW_ERR_INVALID_ARG, "too many");
+        free(big);
+    }
     CHECK_ERR(sw_ctx_forward(c, 0, LENS, ids, types), SW_ERR_INVALID_ARG, NULL);
     CHECK_ERR(sw_ctx_forward(c, -1, LENS, ids, types), SW_ERR_INVALID_ARG, NULL);
     CHECK_ERR(sw_ctx_forward(c, N_LENS, NULL, ids, types), SW_ERR_INVALID_ARG, NULL);
