@@ -72,7 +72,7 @@ export class CrossEncoder {
     spec.dtype = weightDtype(common.dtype);
     const client = await WorkerPool.start(common.threads);
     try {
-      const info = await client.load({ spec, wasmBuild: wasmBuildOf(common) }, { transfer, signal: common.signal });
+      const info = await client.load({ spec, wasmBuild: wasmBuildOf(common) }, { transfer, signal: common.signal, onProgress: common.onProgress });
       return new CrossEncoder(client, spec, info);
     } catch (err) {
       await client.terminate();

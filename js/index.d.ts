@@ -41,7 +41,11 @@ export interface LoadOptions {
    * Default: the cores, at most 4, where memory can be shared; else 1.
    */
   threads?: number;
-  /** Called as each file is read or downloaded. */
+  /**
+   * Called as each file is read or downloaded: 'initiate', some 'progress',
+   * then 'done'. A weights file read from disk (Node) reports as the worker
+   * reads its tensors into the engine; a callback that throws is ignored.
+   */
   onProgress?: (event: ProgressEvent) => void;
   /** fetch to use for URL and Hub sources. Default globalThis.fetch. */
   fetch?: typeof globalThis.fetch;

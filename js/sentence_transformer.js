@@ -77,7 +77,7 @@ export class SentenceTransformer {
     }
     const client = await WorkerPool.start(options.threads);
     try {
-      const info = await client.load({ spec, wasmBuild: wasmBuildOf(options) }, { transfer, signal: options.signal });
+      const info = await client.load({ spec, wasmBuild: wasmBuildOf(options) }, { transfer, signal: options.signal, onProgress: options.onProgress });
       return new SentenceTransformer(client, spec, info, options);
     } catch (err) {
       await client.terminate();

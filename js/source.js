@@ -222,8 +222,8 @@ class FolderSource extends SourceBase {
 
   /**
    * A safetensors file to be read where it lies (model_files.js readWeights):
-   * its checked header, its size and its absolute path. Progress reports the
-   * whole file as this hands it over; the worker then reads the tensors.
+   * its checked header, its size and its absolute path. Progress: 'initiate'
+   * here; the worker that reads the tensors reports the rest.
    * @returns {Promise<{ diskPath: string, size: number, parsed: ReturnType<typeof parseSafetensorsHeader> }>}
    */
   async openSafetensors(path) {
@@ -236,9 +236,9 @@ class FolderSource extends SourceBase {
       await this.#readFully(handle, first8, 0, path);
       const header = new Uint8Array(readHeaderLength(first8, size, path));
       await this.#readFully(handle, header, 8, path);
-      const parsed = parseSafetensorsHeader(header, size, path);
-      this.#report({ status: 'done', file: path, loaded: size, total: size });
-      return { diskPath: full, size, parsed };
+      // 'progress' and 'done' come from the worker as it reads the tensors
+      // (pipelines/weights.js), through the load call's onProgress.
+      return { diskPath: full, size, parsed: parseSafetensorsHeader(header, size, path) };
     } finally {
       await handle.close();
     }

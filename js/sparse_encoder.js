@@ -70,7 +70,7 @@ export class SparseEncoder {
     spec.dtype = weightDtype(common.dtype);
     const client = await WorkerPool.start(common.threads);
     try {
-      const info = await client.load({ spec, wasmBuild: wasmBuildOf(common) }, { transfer, signal: common.signal });
+      const info = await client.load({ spec, wasmBuild: wasmBuildOf(common) }, { transfer, signal: common.signal, onProgress: common.onProgress });
       return new SparseEncoder(client, spec, info, { maxActiveDims });
     } catch (err) {
       await client.terminate();

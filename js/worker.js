@@ -14,6 +14,7 @@ import { SentenceWasmError } from './errors.js';
 import { DensePipeline } from './pipelines/dense.js';
 import { CrossPipeline } from './pipelines/cross.js';
 import { SparsePipeline } from './pipelines/sparse.js';
+import { withReadProgress } from './pipelines/weights.js';
 
 /** Pipelines by spec.kind; the other model types register here. */
 const PIPELINES = {
@@ -75,7 +76,8 @@ async function dispatch(type, payload, ctl) {
     engine = next;
     const files = buffersOf(payload.spec);
     try {
-      pipeline = new Pipeline(engine, payload.spec);
+      // Weights on disk are read here, so their progress comes from here.
+      pipeline = withReadProgress(ctl.progress, () => new Pipeline(engine, payload.spec));
     } finally {
       discard(files);
     }

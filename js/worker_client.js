@@ -76,7 +76,9 @@ export class WorkerClient {
     if (!msg || typeof msg.id !== 'number') return;
     if (msg.progress) {
       const entry = this.#pending.get(msg.id);
-      if (entry && entry.onProgress) entry.onProgress(msg.progress);
+      if (entry && entry.onProgress) {
+        try { entry.onProgress(msg.progress); } catch { /* a UI callback's bug must not break the load */ }
+      }
       return;
     }
     const entry = this.#settle(msg.id);

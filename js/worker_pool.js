@@ -70,11 +70,13 @@ export class WorkerPool {
    * Loads the model in every worker. Workers 1..n-1 get structured-clone
    * copies of the file buffers; worker 0 gets them transferred last.
    * Resolves with worker 0's info, whose `threads` counts every thread.
+   * `onProgress` gets worker 0's progress of the files it reads from disk
+   * (the others read the same files).
    */
-  async load(payload, { transfer = [], signal } = {}) {
+  async load(payload, { transfer = [], signal, onProgress } = {}) {
     payload = { ...payload, threads: this.#engineThreads };
     const rest = this.#clients.slice(1).map((c) => c.call('load', payload, { signal }));
-    const first = this.#clients[0].call('load', payload, { transfer, signal });
+    const first = this.#clients[0].call('load', payload, { transfer, signal, onProgress });
     const [info] = await Promise.all([first, ...rest]);
     return { ...info, threads: info.threads * this.#clients.length };
   }

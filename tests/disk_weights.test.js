@@ -73,3 +73,36 @@ test('a model loaded from disk gives the reference embeddings, on 1 and 2 thread
     }
   }
 });
+
+test('loading from disk: progress of each weights file comes from its reads, then done', async () => {
+  const dir = fixtureDir('st-cls-dense'); // two weights files: the encoder's and the Dense module's
+  const events = [];
+  const model = await SentenceTransformer.load(dir, { onProgress: (e) => events.push(e) });
+  try {
+    const weightFiles = ['model.safetensors', '2_Dense/model.safetensors'];
+    for (const file of weightFiles) {
+      const size = fs.statSync(path.join(dir, file)).size;
+      const own = events.filter((e) => e.file === file);
+      assert.deepEqual(own[0], { status: 'initiate', file, loaded: 0, total: size }, `${file} starts`);
+      assert.deepEqual(own.at(-1), { status: 'done', file, loaded: size, total: size }, `${file} ends`);
+      assert.equal(own.filter((e) => e.status === 'done').length, 1, `${file}: one done`);
+      const mid = own.slice(1, -1);
+      assert.ok(mid.every((e) => e.status === 'progress' && e.total === size && e.loaded > 0 && e.loaded < size),
+        `${file}: ${JSON.stringify(mid)}`);
+      for (let i = 1; i < mid.length; i++) assert.ok(mid[i].loaded > mid[i - 1].loaded, `${file}: loaded grows`);
+      assert.ok(mid.length <= 100, `${file}: at most 100 progress events (${mid.length})`);
+    }
+    // The encoder's tensors are read one by one: progress in between.
+    assert.ok(events.some((e) => e.file === 'model.safetensors' && e.status === 'progress'));
+  } finally {
+    await model.dispose();
+  }
+
+  // A progress callback that throws breaks neither the load nor the model.
+  const again = await SentenceTransformer.load(dir, { onProgress: () => { throw new Error('ui bug'); } });
+  try {
+    assert.equal((await again.encode(['still works'])).length, 1);
+  } finally {
+    await again.dispose();
+  }
+});

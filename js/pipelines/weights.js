@@ -6,8 +6,34 @@
  * tensor at a time: then the process never holds the model twice (file
  * bytes and engine copy), which for a 90 MB model was most of loading's
  * peak memory.
+ *
+ * Progress of a disk read is reported from here (the main thread only saw
+ * the header): withReadProgress scopes a reporter around the synchronous
+ * construction of a model's pipeline, so every loadWeights inside it, of
+ * however many files, reports without each pipeline passing it along.
  */
 import { SentenceWasmError } from '../errors.js';
+
+/** Reports at most this many 'progress' events per file (each is a message to the main thread). */
+const PROGRESS_STEPS = 100;
+
+/** @type {((e: { status: string, file: string, loaded: number, total: number }) => void) | null} */
+let reportRead = null;
+
+/**
+ * Runs `body` (synchronous) with `report` receiving the 'progress' and
+ * 'done' events of the files read from disk meanwhile.
+ * @template T @param {(e: object) => void} report @param {() => T} body @returns {T}
+ */
+export function withReadProgress(report, body) {
+  const outer = reportRead;
+  reportRead = report;
+  try {
+    return body();
+  } finally {
+    reportRead = outer;
+  }
+}
 
 /**
  * @typedef {{ name: string, dtype: string, shape: number[], begin: number, end: number }} TensorEntry
@@ -18,17 +44,46 @@ import { SentenceWasmError } from '../errors.js';
  */
 export function loadWeights(weights, wanted, add) {
   const reader = weights.diskPath ? diskReader(weights) : bufferReader(weights);
+  // A buffer was downloaded or read on the main thread, which reported it.
+  const progress = weights.diskPath ? readProgress(weights.file, reader.size) : null;
   try {
     for (const t of weights.tensors) {
       if (!wanted(t)) continue;
       if (!(t.begin >= 0 && t.end <= reader.size && t.begin <= t.end)) {
         throw new SentenceWasmError('BAD_SAFETENSORS', `${weights.file}: tensor "${t.name}" lies outside the file`);
       }
-      add(t, (dst) => reader.read(dst, t.begin));
+      add(t, (dst) => {
+        reader.read(dst, t.begin);
+        progress?.advance(dst.length);
+      });
     }
+    progress?.done();
   } finally {
     reader.close();
   }
+}
+
+/**
+ * Counts the bytes read of one file: 'progress' each time another 1/100 of
+ * it is in, then 'done' with the whole size (tensors the engine does not
+ * use are skipped, not read, so only 'done' reaches the total).
+ */
+function readProgress(file, total) {
+  const report = reportRead;
+  if (!report) return null;
+  const step = Math.max(1, Math.ceil(total / PROGRESS_STEPS));
+  let loaded = 0;
+  let reported = 0;
+  return {
+    advance(n) {
+      loaded = Math.min(total, loaded + n);
+      if (loaded - reported >= step && loaded < total) {
+        reported = loaded;
+        report({ status: 'progress', file, loaded, total });
+      }
+    },
+    done: () => report({ status: 'done', file, loaded: total, total }),
+  };
 }
 
 function bufferReader(weights) {
