@@ -303,25 +303,32 @@ static void chain_run(int m, int reps) {
 
 /* ==== attention and GELU ==== */
 
-/* ms per head of sw_attention_head: n tokens, head width d, inside rows of
- * ld floats (the packed Q, K, V of a layer, ld/d heads), best of `reps`
- * runs over all heads. Process CPU time, like the rest of this file. */
-static double attention_run(int n, int d, int ld, int reps) {
+/* ms per head of sw_attention_head (q8: sw_attention_head_q8, dtype int8's
+ * integer attention): n tokens, head width d, inside rows of ld floats (the
+ * packed Q, K, V of a layer, ld/d heads), best of `reps` runs over all
+ * heads. Process CPU time, like the rest of this file. */
+static void attention_head(int q8, float *o, const float *q, const float *k, const float *v, int n, int d, int ld,
+                           float scale, float *s) {
+    if (q8) sw_attention_head_q8(o, q, k, v, n, d, ld, scale, s);
+    else sw_attention_head(o, q, k, v, n, d, ld, scale, s);
+}
+
+static double attention_run(int n, int d, int ld, int reps, int q8) {
     unsigned seed = 777;
     const size_t len = (size_t)n * ld;
     const int nh = ld / d;
     float *q = malloc(sizeof(float) * len), *k = malloc(sizeof(float) * len);
     float *v = malloc(sizeof(float) * len), *o = malloc(sizeof(float) * len);
-    float *s = malloc(sizeof(float) * sw_attention_scratch(n, d));
+    float *s = malloc(sizeof(float) * (q8 ? sw_attention_q8_scratch(n, d) : sw_attention_scratch(n, d)));
     if (!q || !k || !v || !o || !s) { fprintf(stderr, "out of memory\n"); exit(1); }
     /* scores of a few units, as in a trained model */
     for (size_t i = 0; i < len; i++) { q[i] = 4.0f * frand(&seed); k[i] = 4.0f * frand(&seed); v[i] = frand(&seed); }
     const float scale = 1.0f / sqrtf((float)d);
-    for (int h = 0; h < nh; h++) sw_attention_head(o + h * d, q + h * d, k + h * d, v + h * d, n, d, ld, scale, s);
+    for (int h = 0; h < nh; h++) attention_head(q8, o + h * d, q + h * d, k + h * d, v + h * d, n, d, ld, scale, s);
     double best = 1e30;
     for (int r = 0; r < reps; r++) {
         double t0 = now_ms();
-        for (int h = 0; h < nh; h++) sw_attention_head(o + h * d, q + h * d, k + h * d, v + h * d, n, d, ld, scale, s);
+        for (int h = 0; h < nh; h++) attention_head(q8, o + h * d, q + h * d, k + h * d, v + h * d, n, d, ld, scale, s);
         double t = now_ms() - t0;
         if (t < best) best = t;
     }
@@ -422,12 +429,14 @@ int main(int argc, char **argv) {
 attention:;
     /* one head of attention, d=32 inside rows of 384 (MiniLM), per head */
     static const int attn_n[] = {8, 12, 16, 32, 64, 128, 256, 512};
-    attention_run(256, 32, 384, 5); /* warm-up: tier up */
+    attention_run(256, 32, 384, 5, 0); /* warm-up: tier up */
+    attention_run(256, 32, 384, 5, 1);
     for (size_t i = 0; i < sizeof attn_n / sizeof attn_n[0]; i++) {
         int n = attn_n[i];
-        double ms = attention_run(n, 32, 384, 3 * reps);
-        printf("attention n=%3d d=32 ld=384: %8.4f ms/head  %6.2f GFLOP/s (4 n^2 d)\n",
-               n, ms, 4.0 * n * n * 32 / (ms * 1e6));
+        double ms = attention_run(n, 32, 384, 3 * reps, 0);
+        double ms8 = attention_run(n, 32, 384, 3 * reps, 1);
+        printf("attention n=%3d d=32 ld=384: %8.4f ms/head  %6.2f GFLOP/s (4 n^2 d)   int8: %8.4f ms/head (%.2fx)\n",
+               n, ms, 4.0 * n * n * 32 / (ms * 1e6), ms8, ms / ms8);
     }
     gelu_run(64, 3);
     printf("gelu (exact) 256 x 1536: %6.3f ns/float\n", gelu_run(256, 3 * reps));

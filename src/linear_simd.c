@@ -10,13 +10,13 @@
  * Two builds of those files:
  *   plain SIMD128 (dist/sentence-wasm.wasm): no FMA, every multiply-accumulate
  *     is an f32x4.mul and an f32x4.add, so results differ from the references
- *     only by summation order and by the accuracy of the vector exp/erfc
- *     (~1e-7 relative; GELU 2.5e-7).
+ *     only by summation order and by the accuracy of the vector exp and
+ *     GELU (~1e-7 relative; GELU 1.1e-6 absolute, elementwise_simd.c).
  *   relaxed SIMD (-mrelaxed-simd -DSW_RELAXED_SIMD, dist/sentence-wasm-relaxed.wasm):
  *     every multiply-accumulate, madd() of simd_math.h, is one f32x4.relaxed_madd,
  *     which the engine may fuse (one rounding instead of two). Used in the
  *     GEMM micro-kernel (so in every Linear layer and both attention
- *     products), the dot products, LayerNorm's variance and the exp/erfc/tanh
+ *     products), the dot products, LayerNorm's variance and the exp/GELU/tanh
  *     polynomials. See relaxed_simd.h for how that opcode gets into the
  *     binary with clang 14 (a post-link rewrite: read it first).
  *

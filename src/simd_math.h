@@ -25,14 +25,14 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
 #endif
 }
 
-/* ==== vector math: exp on f32x4 (tanh: elementwise_simd.c; erfc: in its v_gelu) ====
+/* ==== vector math: exp on f32x4 (tanh, GELU: elementwise_simd.c) ====
  *
  * Polynomial coefficients were fitted (Chebyshev, mpmath.chebyfit) for these
  * kernels and checked against double precision over every float of the
  * ranges, evaluated exactly as below (mul then add, no FMA):
  *   v_exp         max rel error 1.2e-7 (1.9 ulp) on [-87.3, 88.7]
  *   v_exp_nonpos  max rel error 1.2e-7 on [-86, 0]
- *   v_gelu        see there, elementwise_simd.c (its erfc is inline)
+ *   v_gelu        a rational function; see there, elementwise_simd.c
  * The relaxed-SIMD build evaluates the same expressions with madd() fused
  * (where the CPU has FMA), which only removes roundings; the same sweep of
  * every float through that build (node 20, x86-64 with FMA3) gave
@@ -40,8 +40,7 @@ static inline v128_t madd(v128_t a, v128_t b, v128_t c) {
  * v_exp and v_tanh use Estrin's scheme rather than Horner's, for a shorter
  * dependency chain (~0.1 ulp more error). The newer functions use Horner
  * (fewer operations) and are run where many independent vectors are in
- * flight: the softmax loop (attention_simd.c), GELU in passes (act_gelu,
- * elementwise_simd.c, says why).
+ * flight: the softmax loop (attention_simd.c).
  */
 
 static inline v128_t splat(float v) { return wasm_f32x4_splat(v); }
