@@ -8,7 +8,7 @@
  * relaxed SIMD) and their rounding: linear_simd.c, at the top.
  *
  * Contents:
- *   activations   GELU (erfc), GELU (tanh), ReLU, tanh, sigmoid
+ *   activations   GELU (exact: a rational function), GELU (tanh), ReLU, tanh, sigmoid
  *   LayerNorm     residual add + LayerNorm
  *   dot
  */
