@@ -245,7 +245,7 @@ clean:
 #   -sSINGLE_FILE   the .wasm inlined: Emscripten 3.1.6's loader cannot fetch it in node 20
 #   .cjs            the glue is CommonJS, and package.json says "type": "module"
 #   make bench-gemm BENCH_REPS=15   more runs per measurement (best of)
-#   make bench-gemm BENCH_ONLY=attn only attention (per head, n = 16..512,
+#   make bench-gemm BENCH_ONLY=attn only attention (per head, float and int8, n = 8..512,
 #                                   d = 32) and GELU (ns per float)
 #   make bench-gemm BENCH_ONLY=chain  only one thread's memory read rate and
 #                                   the short-text pass over a 6-layer

@@ -55,10 +55,11 @@ export interface LoadOptions {
    * How the engine holds the encoder's Linear weights. Default 'fp32'.
    * 'int8' (alias 'q8', transformers.js's name): quantized at load, symmetric per
    * output row, with each token's activations quantized to int8 on the fly and
-   * integer products (matrix products ~2.2x faster, a whole forward pass ~1.8x;
+   * integer products (matrix products ~2.2x faster, a whole forward pass ~1.9x;
    * half the Linear weight memory; outputs within ~1%: cosine >= 0.99 against
-   * fp32). Embeddings, attention, LayerNorm, the pooler and classifier stay
-   * float32. Not for StaticEmbedding models (no Linear layers): those reject it.
+   * fp32). Attention's two products run on integers too; embeddings, softmax,
+   * GELU, LayerNorm, the pooler and classifier stay float32. Not for
+   * StaticEmbedding models (no Linear layers): those reject it.
    */
   dtype?: LoadDtype;
   /** Default truncateDim for encode(). */
