@@ -7,7 +7,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { SentenceTransformer, SentenceWasmError } from '../js/index.js';
+import { SentenceTransformer, CrossEncoder, SparseEncoder, SentenceWasmError } from '../js/index.js';
 import { openSource, readWeights } from '../js/model_files.js';
 import { loadWeights } from '../js/pipelines/weights.js';
 import { fixtureDir, readReference, assertAllClose } from './helpers/fixtures.js';
@@ -104,5 +104,22 @@ test('loading from disk: progress of each weights file comes from its reads, the
     assert.equal((await again.encode(['still works'])).length, 1);
   } finally {
     await again.dispose();
+  }
+});
+
+test('CrossEncoder and SparseEncoder loads from disk report their weights\' reads too', async () => {
+  for (const [Model, name] of [[CrossEncoder, 'cross-1label'], [SparseEncoder, 'sparse-splade-max']]) {
+    const dir = fixtureDir(name);
+    const size = fs.statSync(path.join(dir, 'model.safetensors')).size;
+    const events = [];
+    const model = await Model.load(dir, { onProgress: (e) => events.push(e) });
+    try {
+      const own = events.filter((e) => e.file === 'model.safetensors');
+      assert.equal(own[0].status, 'initiate', name);
+      assert.deepEqual(own.at(-1), { status: 'done', file: 'model.safetensors', loaded: size, total: size }, name);
+      assert.ok(own.some((e) => e.status === 'progress' && e.loaded > 0 && e.loaded < size), `${name}: progress while reading`);
+    } finally {
+      await model.dispose();
+    }
   }
 });
