@@ -147,7 +147,7 @@ export declare class SentenceTransformer {
   readonly truncateDim: number | null;
   /** Bytes of weights held in WebAssembly memory. */
   readonly weightBytes: number;
-  /** Threads computing for this model. */
+  /** Threads computing for this model: as loaded, or 1 after a helper thread failed (that call rejects). */
   readonly threads: number;
   /** True when those threads share one copy of the weights (the shared-memory build). */
   readonly sharedMemory: boolean;
@@ -211,7 +211,7 @@ export declare class CrossEncoder {
   readonly maxLength: number;
   readonly activationFn: string;
   readonly weightBytes: number;
-  /** Threads computing for this model. */
+  /** Threads computing for this model: as loaded, or 1 after a helper thread failed (that call rejects). */
   readonly threads: number;
   /** True when those threads share one copy of the weights (the shared-memory build). */
   readonly sharedMemory: boolean;
@@ -269,7 +269,7 @@ export declare class SparseEncoder {
   readonly activationFunction: 'relu' | 'log1p_relu';
   readonly maxActiveDims: number | null;
   readonly weightBytes: number;
-  /** Threads computing for this model. */
+  /** Threads computing for this model: as loaded, or 1 after a helper thread failed (that call rejects). */
   readonly threads: number;
   /** True when those threads share one copy of the weights (the shared-memory build). */
   readonly sharedMemory: boolean;

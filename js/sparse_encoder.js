@@ -42,14 +42,19 @@ export class SparseEncoder {
     this.maxActiveDims = options.maxActiveDims ?? null;
     /** Bytes of weights held in WebAssembly memory. */
     this.weightBytes = info.weightBytes;
-    /** Threads computing, and whether they share one copy of the weights
-     * (true) or each worker holds its own (false; also for one thread). */
-    this.threads = info.threads;
+    /** Whether the threads share one copy of the weights (true) or each
+     * worker holds its own (false; also for one thread). */
     this.sharedMemory = info.sharedMemory;
     /** The engine build running this model: 'relaxed' (relaxed SIMD) or 'plain' (SIMD128). */
     this.wasmBuild = info.wasmBuild;
     /** How the engine holds the encoder's Linear weights: 'fp32' | 'int8'. */
     this.dtype = spec.dtype;
+  }
+
+  /** Threads computing: as loaded, or fewer once a helper thread has failed
+   * (the call that hit it rejects, and the engine goes on alone). */
+  get threads() {
+    return this.#client.threads;
   }
 
   /**

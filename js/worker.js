@@ -57,9 +57,9 @@ async function handle({ id, type, payload }) {
   };
   try {
     const result = await dispatch(type, payload, ctl);
-    port.post({ id, ok: true, result }, transferablesOf(result));
+    port.post({ id, ok: true, result, threads: threadsNow() }, transferablesOf(result));
   } catch (err) {
-    port.post({ id, ok: false, error: errorToJSON(err) });
+    port.post({ id, ok: false, error: errorToJSON(err), threads: threadsNow() });
   } finally {
     cancelled.delete(id);
   }
@@ -89,6 +89,15 @@ async function dispatch(type, payload, ctl) {
     throw new SentenceWasmError('INVALID_INPUT', `unknown call "${type}"`);
   }
   return method.call(pipeline, ...(payload.args || []), ctl);
+}
+
+/**
+ * Threads the engine computes on now, sent with every reply: a helper
+ * thread that traps is counted out and the engine goes on alone
+ * (src/threads.c), so the count can drop after load (model.threads).
+ */
+function threadsNow() {
+  return engine ? engine.exports.sw_threads_count() : undefined;
 }
 
 /**

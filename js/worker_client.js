@@ -12,6 +12,7 @@ export class WorkerClient {
   #pending = new Map();
   #nextId = 1;
   #dead = null;
+  #threads;
 
   constructor(port) {
     this.#port = port;
@@ -23,6 +24,11 @@ export class WorkerClient {
 
   static async start() {
     return new WorkerClient(await spawnWorker());
+  }
+
+  /** Threads the worker's engine computed on at its last reply (undefined before any). */
+  get threads() {
+    return this.#threads;
   }
 
   /**
@@ -81,6 +87,7 @@ export class WorkerClient {
       }
       return;
     }
+    if (Number.isInteger(msg.threads) && msg.threads > 0) this.#threads = msg.threads;
     const entry = this.#settle(msg.id);
     if (!entry) return; // cancelled meanwhile
     if (msg.ok) entry.resolve(msg.result);

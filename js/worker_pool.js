@@ -50,6 +50,15 @@ export class WorkerPool {
   get size() { return this.#clients.length; }
 
   /**
+   * Threads computing now: the shared-memory engine's count, or one per
+   * worker, as their last replies said (fewer than at load if a helper
+   * thread failed).
+   */
+  get threads() {
+    return this.#clients.reduce((n, c) => n + (c.threads ?? 1), 0);
+  }
+
+  /**
    * Starts the workers for `threads` (default: defaultThreads()): one
    * shared-memory worker, or `threads` single-threaded ones.
    */

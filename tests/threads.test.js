@@ -11,6 +11,8 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { SentenceTransformer, CrossEncoder, SparseEncoder } from '../js/index.js';
 import { loadEngine } from '../js/wasm.js';
+import { WorkerClient } from '../js/worker_client.js';
+import { WorkerPool } from '../js/worker_pool.js';
 import { fixtureDir, readReference, assertAllClose } from './helpers/fixtures.js';
 
 const root = path.join(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -186,5 +188,53 @@ test('helper threads never keep the process alive, disposed or not', () => {
       console.log(m.threads, v.length);`;
     const out = execFileSync(process.execPath, [...WASM_FLAGS, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 30000 });
     assert.equal(out.trim(), '3 40', `dispose: ${dispose}`);
+  }
+});
+
+test('model.threads follows the engine: each reply carries its thread count, so a failed helper shows', async () => {
+  // A stand-in for a worker's port: replies as the worker does, with `threads`.
+  const fakePort = (replies) => {
+    let deliver;
+    return {
+      onMessage: (fn) => { deliver = fn; },
+      onFailure: () => {},
+      ref: () => {},
+      unref: () => {},
+      terminate: async () => {},
+      post: (msg) => {
+        const r = replies.shift();
+        queueMicrotask(() => deliver({ id: msg.id, ...r }));
+      },
+    };
+  };
+  const client = new WorkerClient(fakePort([
+    { ok: true, result: 'loaded', threads: 3 },
+    { ok: false, error: { name: 'SentenceWasmError', code: 'ENGINE_ERROR', message: 'a helper thread failed' }, threads: 1 },
+    { ok: true, result: 'fine' }, // an old worker without the field: the count stays
+  ]));
+  assert.equal(client.threads, undefined);
+  assert.equal(await client.call('load', {}), 'loaded');
+  const pool = new WorkerPool([client], 3);
+  assert.equal(client.threads, 3);
+  assert.equal(pool.threads, 3);
+  await assert.rejects(client.call('encode', {}), /a helper thread failed/);
+  assert.equal(pool.threads, 1, 'counted out after the failing call');
+  assert.equal(await client.call('encode', {}), 'fine');
+  assert.equal(pool.threads, 1);
+
+  // Single-threaded workers (browsers without isolation) count one each.
+  const a = new WorkerClient(fakePort([{ ok: true, result: 0, threads: 1 }]));
+  const b = new WorkerClient(fakePort([{ ok: true, result: 0, threads: 1 }]));
+  await Promise.all([a.call('load', {}), b.call('load', {})]);
+  assert.equal(new WorkerPool([a, b]).threads, 2);
+
+  // A real model: the count comes back with every reply, still the loaded one.
+  const model = await SentenceTransformer.load(fixtureDir('st-mean'), { threads: 2 });
+  try {
+    assert.equal(model.threads, 2);
+    await model.encode(['one', 'two']);
+    assert.equal(model.threads, 2);
+  } finally {
+    await model.dispose();
   }
 });
